@@ -1,0 +1,139 @@
+"""The application factory: ``create_app(config=None)``."""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Blueprint, Flask, g, request
+from flask_login import current_user
+
+import translations
+from core import access, authentication, errors, i18n, menu, openapi, plugins, registry
+from core.api import API_PREFIX
+from core.config import load_settings
+from core.db import db, tune_sqlite
+from core.extensions import babel, csrf
+
+MODULES_DIR = Path(__file__).resolve().parent.parent / "modules"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; "
+                               "base-uri 'self'; form-action 'self'",
+}
+
+
+@dataclass
+class Platform:
+    """What create_app() assembled, kept at ``app.extensions["vaxchain"]``."""
+
+    plugin_manager: object
+    plugin_sources: dict
+    available_modules: dict
+    modules: list  # enabled, in dependency order
+    menu: list = field(default_factory=list)
+    api_blueprints: list = field(default_factory=list)
+    openapi: dict = field(default_factory=dict)
+
+    @property
+    def hook(self):
+        return self.plugin_manager.hook
+
+    def plugins(self):
+        return plugins.describe(self.plugin_manager, self.plugin_sources)
+
+
+def create_app(config=None):
+    """Build one vaxchain application.
+
+    ``config`` overrides settings read from the environment (``VAXCHAIN_DATABASE_URL``,
+    ``VAXCHAIN_SECRET_KEY``, ``VAXCHAIN_MODULES``, ``VAXCHAIN_PLUGINS``...). ``INSTANCE_PATH`` (or
+    ``VAXCHAIN_INSTANCE_PATH``) picks the instance folder; ``VAXCHAIN_EXTRA_PLUGINS``, a list of
+    ``(name, object)``, registers plugin objects directly (tests use it).
+    Raises ConfigError, RegistryError or PluginError with a message naming what is wrong.
+    """
+    config = dict(config or {})
+    instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("VAXCHAIN_INSTANCE_PATH")
+    extra_plugins = config.pop("VAXCHAIN_EXTRA_PLUGINS", ())
+    app = Flask("core", instance_path=os.path.abspath(instance_path) if instance_path else None)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(load_settings(app.instance_path, config))
+
+    available, enabled = registry.load(MODULES_DIR, app.config["VAXCHAIN_MODULES"])
+    pm, sources = plugins.build(
+        enabled, split_list(app.config["VAXCHAIN_PLUGINS"]),
+        use_entry_points=app.config["VAXCHAIN_ENTRY_POINT_PLUGINS"], extra=extra_plugins,
+    )
+    platform = Platform(pm, sources, available, enabled)
+    app.extensions["vaxchain"] = platform
+
+    init_database(app)
+    init_i18n(app, pm)
+    authentication.init_app(app)
+    csrf.init_app(app)
+    app.before_request(access.enforce)
+    app.after_request(add_security_headers)
+    errors.init_app(app)
+
+    for blueprint in flatten(pm.hook.web_blueprints()):
+        app.register_blueprint(blueprint)
+    mount_api(app, platform, flatten(pm.hook.api_blueprints()))
+    platform.menu = menu.collect(pm)
+    for command in flatten(pm.hook.cli_commands()):
+        app.cli.add_command(command)
+    app.context_processor(lambda: {"menu_for": menu.visible, "platform": platform})
+    return app
+
+
+def split_list(setting):
+    return [part.strip() for part in (setting or "").split(",") if part.strip()]
+
+
+def flatten(results):
+    return [item for batch in results for item in (batch or [])]
+
+
+def init_database(app):
+    db.init_app(app)
+    with app.app_context():
+        tune_sqlite(db.engine)
+
+
+def init_i18n(app, pm):
+    translations.compile_catalogs()
+    directories = [str(translations.DIRECTORY)]
+    for extra in pm.hook.translation_directory():
+        if extra:
+            translations.compile_catalogs(extra)
+            directories.append(str(extra))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(directories)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    app.jinja_env.filters.update(i18n.FILTERS)
+
+
+def mount_api(app, platform, blueprints):
+    """Put every API blueprint under /api/v1, exempt from form CSRF (tokens cannot be forged by a
+    browser), but still checking CSRF when the caller relies on its session cookie."""
+    parent = Blueprint("api", __name__, url_prefix=API_PREFIX)
+    for blueprint in blueprints:
+        parent.register_blueprint(blueprint)
+    parent.before_request(check_session_csrf)
+    csrf.exempt(parent)
+    app.register_blueprint(parent)
+    platform.api_blueprints = blueprints
+    platform.openapi = openapi.build(blueprints, plugins.core_version())
+
+
+def check_session_csrf():
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if current_user.is_authenticated and not g.get("authenticated_by_token"):
+        csrf.protect()
+
+
+def add_security_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+

@@ -1,0 +1,179 @@
+"""The ``vaxchain`` command line."""
+import functools
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, NoAppException, routes_command, shell_command, with_appcontext
+from sqlalchemy.exc import OperationalError
+
+from core import accounts, demo, roles, schema, tokens
+from core.app import create_app
+from core.config import ConfigError
+from core.db import db
+from core.plugins import PluginError
+from core.registry import RegistryError
+
+
+class StartupError(NoAppException):
+    """The app refused to start (bad setting, manifest, plugin): print the reason alone, exit 1."""
+
+    exit_code = 1
+
+    def show(self, file=None):
+        click.secho(f"Error: {self.format_message()}", err=True, fg="red")
+
+
+def load_app():
+    try:
+        return create_app()
+    except (ConfigError, RegistryError, PluginError) as exc:
+        raise StartupError(str(exc)) from None
+
+
+cli = FlaskGroup(name="vaxchain", create_app=load_app, add_default_commands=False,
+                 add_version_option=False, load_dotenv=False,
+                 help="vaxchain: the national vaccine supply chain.")
+cli.add_command(routes_command)
+cli.add_command(shell_command)
+
+
+def main():
+    cli.main(prog_name="vaxchain")
+
+
+def needs_database(func):
+    """Run in an app context; an unreachable database becomes one clear line and exit code 1."""
+
+    @functools.wraps(func)
+    @with_appcontext
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except OperationalError as exc:
+            db.session.rollback()
+            url = db.engine.url.render_as_string(hide_password=True)
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise click.ClickException(f"cannot use the database {url}: {reason}") from None
+
+    return wrapper
+
+
+def fail_on_account_error(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except accounts.AccountError as exc:
+            db.session.rollback()
+            raise click.BadParameter(exc.message, param_hint=f"'{exc.field}'") from None
+
+    return wrapper
+
+
+@cli.command("init")
+@click.option("--admin-username", default="admin", show_default=True)
+@click.option("--admin-password", help="Password of the first administrator (asked for if not given).")
+@click.option("--demo", "with_demo", is_flag=True,
+              help="Also create one demo user per role (passwords printed) and the modules' demo data.")
+@needs_database
+@fail_on_account_error
+def init_command(admin_username, admin_password, with_demo):
+    """Create or upgrade the schema, then the first administrator. Safe to run again."""
+    schema.upgrade()
+    click.echo(f"Schema up to date: {', '.join(schema.current_heads())}")
+    if with_demo:
+        created = demo.create_demo_users()
+        db.session.commit()
+        current_app.extensions["vaxchain"].hook.demo_data(app=current_app._get_current_object())
+        click.echo("Demo users (username / password / role):")
+        for username, password, role in demo.DEMO_USERS:
+            mark = "" if username in created else "  (already there)"
+            click.echo(f"  {username:<12} {password:<22} {role}{mark}")
+        return
+    if accounts.find_user(admin_username) is not None:
+        click.echo(f"Administrator {admin_username!r} already exists.")
+        return
+    if admin_password is None:
+        admin_password = click.prompt(f"Password for {admin_username}", hide_input=True,
+                                      confirmation_prompt=True)
+    accounts.create_user(admin_username, admin_password, roles.ADMIN, "Administrator")
+    db.session.commit()
+    click.echo(f"Administrator {admin_username!r} created.")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--debug", is_flag=True, help="Reload on code changes and show tracebacks (never in production).")
+@with_appcontext
+def serve_command(host, port, debug):
+    """Run the development server (in production use gunicorn, see README)."""
+    current_app.run(host=host, port=port, debug=debug, use_reloader=debug, threaded=True)
+
+
+@cli.command("modules")
+@with_appcontext
+def modules_command():
+    """List the modules in dependency order, with versions, dependencies and whether each is enabled."""
+    platform = current_app.extensions["vaxchain"]
+    enabled = [info.name for info in platform.modules]
+    rest = sorted(set(platform.available_modules) - set(enabled))
+    click.echo(f"{'#':>2}  {'module':<12} {'version':<9} {'enabled':<8} depends")
+    for position, name in enumerate(enabled + rest, start=1):
+        info = platform.available_modules[name]
+        number = str(position) if name in enabled else "-"
+        state = "yes" if name in enabled else "no"
+        click.echo(f"{number:>2}  {name:<12} {info.version:<9} {state:<8} {', '.join(info.depends) or '-'}")
+
+
+@cli.command("plugins")
+@with_appcontext
+def plugins_command():
+    """List the core, modules and plugins in calling order, with the hooks each implements."""
+    for info in current_app.extensions["vaxchain"].plugins():
+        click.echo(f"{info.name} [{info.kind}] {info.version or ''} — {info.source}".replace("  ", " "))
+        click.echo(f"    hooks: {', '.join(info.hooks) or '-'}")
+
+
+@cli.group("user")
+def user_group():
+    """Manage users."""
+
+
+@user_group.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(roles.ALL))
+@click.option("--full-name", default="")
+@click.option("--password", help="Asked for if not given (better: keeps it out of the shell history).")
+@needs_database
+@fail_on_account_error
+def user_create_command(username, role, full_name, password):
+    """Create a user with a role."""
+    if password is None:
+        password = click.prompt(f"Password for {username}", hide_input=True, confirmation_prompt=True)
+    user = accounts.create_user(username, password, role, full_name)
+    db.session.commit()
+    click.echo(f"User {user.username!r} created with role {role}.")
+
+
+@cli.group("token")
+def token_group():
+    """Manage API tokens."""
+
+
+@token_group.command("create")
+@click.argument("username")
+@click.option("--name", default="", help="What the token is for (shown in lists).")
+@click.option("--expires-days", type=click.IntRange(1, 3650), help="Days until it expires (default: never).")
+@needs_database
+def token_create_command(username, name, expires_days):
+    """Create an API token for USERNAME and print it once (only its hash is stored)."""
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.BadParameter(f"no user named {username!r}", param_hint="'USERNAME'")
+    if not user.active:
+        raise click.BadParameter(f"user {username!r} is deactivated", param_hint="'USERNAME'")
+    _token, secret = tokens.create_token(user, name=name, expires_in_days=expires_days)
+    db.session.commit()
+    click.echo(secret)
+    click.echo("Keep this token now: it cannot be shown again.", err=True)

@@ -1,0 +1,112 @@
+"""Settings from the environment, the instance folder and the caller, validated once at start-up."""
+import os
+import secrets
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message names it and says how to fix it."""
+
+
+SUPPORTED_DATABASES = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+
+
+def load_settings(instance_path, overrides=None):
+    """Return the Flask config dict for one app: defaults < environment < overrides."""
+    overrides = dict(overrides or {})
+    env = os.environ
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": env.get("VAXCHAIN_DATABASE_URL")
+        or f"sqlite:///{Path(instance_path) / 'vaxchain.sqlite3'}",
+        "SECRET_KEY": env.get("VAXCHAIN_SECRET_KEY"),
+        "VAXCHAIN_MODULES": env.get("VAXCHAIN_MODULES", "all"),
+        "VAXCHAIN_PLUGINS": env.get("VAXCHAIN_PLUGINS", ""),
+        "VAXCHAIN_ENTRY_POINT_PLUGINS": env.get("VAXCHAIN_ENTRY_POINT_PLUGINS", "1") != "0",
+        "VAXCHAIN_IDLE_TIMEOUT_MINUTES": _int_env("VAXCHAIN_IDLE_TIMEOUT_MINUTES", 30),
+        "SESSION_COOKIE_SECURE": env.get("VAXCHAIN_COOKIE_SECURE", "0") == "1",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "vaxchain_session",
+        "BABEL_DEFAULT_LOCALE": "vi",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the login session
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        "SQLALCHEMY_RECORD_QUERIES": False,
+    }
+    settings.update(overrides)
+    settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(settings["SQLALCHEMY_DATABASE_URI"])
+    if not settings["SECRET_KEY"]:
+        settings["SECRET_KEY"] = instance_secret_key(instance_path)
+    settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
+    return settings
+
+
+def _int_env(name, default):
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than 0")
+    return value
+
+
+def normalise_database_url(url):
+    """Check the URL and pick our driver: SQLite, or PostgreSQL through psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"VAXCHAIN_DATABASE_URL is not a database URL: {url!r} "
+            "(expected sqlite:///path or postgresql://user@host:port/db)"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_DATABASES:
+        raise ConfigError(
+            f"VAXCHAIN_DATABASE_URL uses {backend!r}; vaxchain supports sqlite and postgresql"
+        )
+    if backend == "postgresql":
+        if parsed.drivername not in ("postgresql", "postgresql+psycopg"):
+            raise ConfigError(
+                f"VAXCHAIN_DATABASE_URL driver {parsed.drivername!r} is not supported; use postgresql+psycopg"
+            )
+        if not parsed.database:
+            raise ConfigError("VAXCHAIN_DATABASE_URL names no database (…/DBNAME at the end)")
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif parsed.database and parsed.database != ":memory:":
+        folder = Path(parsed.database).parent
+        if not folder.is_dir():
+            raise ConfigError(f"VAXCHAIN_DATABASE_URL: folder {folder} does not exist")
+    return parsed.render_as_string(hide_password=False)
+
+
+def engine_options(url):
+    if url.startswith("sqlite"):
+        # busy timeout in seconds: writers wait for each other instead of failing at once
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "connect_args": {"connect_timeout": 10}}
+
+
+def instance_secret_key(instance_path):
+    """Read the instance's secret key, creating it (mode 0600) on first run."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) < 32:
+            raise ConfigError(f"{path} holds a key shorter than 32 characters; delete it to make a new one")
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker wrote it first: use theirs
+        return instance_secret_key(instance_path)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key

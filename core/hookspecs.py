@@ -1,0 +1,123 @@
+"""Every hook vaxchain offers, in one place (pytest/pluggy style).
+
+Hooks are called with keyword arguments only. A hook evolves by gaining arguments (older
+implementations keep working because pluggy passes only the arguments they name), never by renaming.
+First-party modules implement these hooks exactly as third-party plugins do.
+
+Calling order: implementations run in module dependency order (lots, warehouse, ...), then plugins.
+Every hook is documented with an example in docs/hooks.md; a test fails when one is missing there.
+"""
+import pluggy
+
+hookspec = pluggy.HookspecMarker("vaxchain")
+hookimpl = pluggy.HookimplMarker("vaxchain")
+
+
+# --- Building the app (called once, inside create_app) --------------------------------------------
+
+@hookspec
+def web_blueprints():
+    """Contribute HTML pages.
+
+    Called once while the app is created, after the database and the core pages are set up.
+
+    :return: a list of :class:`flask.Blueprint`. Every view must declare who may see it with
+        ``core.access.roles_required(...)``, ``login_required`` or ``public``; a view without a
+        declaration answers 403.
+    """
+
+
+@hookspec
+def api_blueprints():
+    """Contribute JSON endpoints under ``/api/v1``.
+
+    Called once while the app is created.
+
+    :return: a list of :class:`core.api.ApiBlueprint`. Their routes are mounted under ``/api/v1``,
+        accept bearer tokens and sessions, answer errors as ``{"error": {...}}`` and appear in
+        ``/api/v1/openapi.json``.
+    """
+
+
+@hookspec
+def cli_commands():
+    """Contribute commands to the ``vaxchain`` command line.
+
+    Called once while the app is created.
+
+    :return: a list of :class:`click.Command` (a ``flask.cli.AppGroup`` for a group of commands);
+        they run inside an application context.
+    """
+
+
+@hookspec
+def menu_items():
+    """Contribute entries to the main menu.
+
+    Called once while the app is created; the menu is filtered by the user's role on every page.
+
+    :return: a list of :class:`core.menu.MenuItem`.
+    """
+
+
+@hookspec
+def migration_directory():
+    """Name the folder holding this module's or plugin's Alembic revisions.
+
+    Called when the schema is upgraded (``vaxchain init``) or inspected. Each module or plugin
+    owns one Alembic branch labelled with its name; its tables carry its name as prefix.
+
+    :return: an absolute path (``str`` or :class:`pathlib.Path`), or ``None`` for no tables.
+    """
+
+
+@hookspec
+def translation_directory():
+    """Name a folder of Babel catalogs (``<lang>/LC_MESSAGES/messages.mo``) shipped by a plugin.
+
+    Called once while the app is created; its messages are merged with the core catalog.
+
+    :return: an absolute path, or ``None``.
+    """
+
+
+@hookspec
+def demo_data(app):
+    """Create demonstration records for ``vaxchain init --demo``.
+
+    Called once, after the schema is upgraded and the demo users exist, inside an application
+    context; implementations add rows through their services and commit. Must be idempotent: it may
+    run again on a database that already holds the demo data.
+
+    :param app: the Flask application.
+    :return: ignored.
+    """
+
+
+# --- Access -----------------------------------------------------------------------------------------
+
+@hookspec(firstresult=True)
+def location_scope(user):
+    """Say which locations a user may see and act on.
+
+    Called whenever a page, API call or export filters records by location. The warehouse module,
+    which owns locations, answers it; plugins may answer first to narrow it further.
+
+    :param user: the :class:`core.models.User`.
+    :return: a set of location ids, or ``None`` for no restriction. Stops at the first non-None result.
+    """
+
+
+# --- Events (called after the change is flushed, inside its transaction) -----------------------
+
+@hookspec
+def user_logged_in(user, remote_addr):
+    """React to a successful login.
+
+    Called after the password was verified and the login session opened, before the response is
+    sent and inside the same transaction (a failing implementation undoes the login).
+
+    :param user: the :class:`core.models.User` who logged in.
+    :param remote_addr: the client's address as the server saw it (``str`` or ``None``).
+    :return: ignored.
+    """

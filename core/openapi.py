@@ -1,0 +1,75 @@
+"""The OpenAPI 3.1 document of ``/api/v1``, assembled once at start-up from the mounted blueprints."""
+import re
+
+from core.api import API_PREFIX
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object",
+        "required": ["code", "message", "field"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                       "field": {"type": ["string", "null"]}},
+    }},
+}
+ERROR_RESPONSES = {
+    "400": "Bad input: the message says what, `field` names the input.",
+    "401": "Missing, invalid, expired or revoked token.",
+    "403": "Your role may not do this.",
+    "404": "No such record (or not in your locations).",
+    "422": "The input is well-formed but breaks a business rule.",
+}
+
+
+def build(blueprints, version):
+    paths = {}
+    for blueprint in blueprints:
+        prefix = API_PREFIX + (blueprint.url_prefix or "")
+        for doc in blueprint.docs:
+            path = prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", doc.rule)
+            for method in doc.methods:
+                paths.setdefault(path, {})[method.lower()] = operation(blueprint, doc, path)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "vaxchain API", "version": version or "0",
+                 "description": "National vaccine supply chain. Errors are always "
+                                "`{\"error\": {\"code\", \"message\", \"field\"}}` with a 4xx status."},
+        "servers": [{"url": "/"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "A token from `vaxchain token create USER`."},
+                "session": {"type": "apiKey", "in": "cookie", "name": "vaxchain_session"},
+            },
+            "schemas": {"Error": ERROR_SCHEMA},
+        },
+    }
+
+
+def operation(blueprint, doc, path):
+    op = {
+        "operationId": f"{blueprint.name}.{doc.endpoint}",
+        "summary": doc.summary,
+        "tags": [doc.tag],
+        "responses": {"200": {"description": "OK"}},
+    }
+    if doc.response_schema:
+        op["responses"]["200"]["content"] = {"application/json": {"schema": doc.response_schema}}
+    for status, text in ERROR_RESPONSES.items():
+        op["responses"][status] = {"description": text, "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    if doc.public:
+        op["security"] = []
+    else:
+        op["security"] = [{"bearer": []}, {"session": []}]
+        if doc.roles:
+            op["description"] = "Roles: " + ", ".join(doc.roles) + " (and admin)."
+    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for name in re.findall(r"{(\w+)}", path)]
+    op["parameters"] = parameters + doc.parameters
+    if doc.request_schema:
+        op["requestBody"] = {"required": True,
+                             "content": {"application/json": {"schema": doc.request_schema}}}
+    return op

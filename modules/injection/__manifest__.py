@@ -1,0 +1,6 @@
+{
+    "name": "injection",
+    "version": "0.1.0",
+    "summary": "People, injections, dose rules, certificates, reminders, backlog import",
+    "depends": ["warehouse"],
+}

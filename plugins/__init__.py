@@ -1,0 +1,2 @@
+"""Bundled plugins: small packages discovered through the ``vaxchain.plugins`` entry point, exactly
+like third-party ones."""

@@ -1,0 +1,1 @@
+"""All PDF and Excel output. Takes plain data, knows no models."""

@@ -1,0 +1,30 @@
+"""vaxchain's Babel catalogs (``vi`` first, then ``en``) and the one function that compiles them.
+
+Importable without Flask, so the build (setup.py), the app at start-up and the tests share it.
+"""
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+DIRECTORY = Path(__file__).resolve().parent
+
+
+def compile_catalogs(directory=DIRECTORY):
+    """Compile every ``<lang>/LC_MESSAGES/*.po`` under ``directory`` whose ``.mo`` is missing or older.
+
+    Fuzzy entries are left out, as ``pybabel compile`` does. Returns the paths written.
+    """
+    written = []
+    for po_path in sorted(Path(directory).glob("*/LC_MESSAGES/*.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle, locale=po_path.parent.parent.name)
+        tmp = mo_path.with_suffix(".mo.tmp")
+        with tmp.open("wb") as handle:
+            write_mo(handle, catalog)
+        tmp.replace(mo_path)  # atomic: a worker never reads a half-written catalog
+        written.append(mo_path)
+    return written
