@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Blueprint, Flask, g, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 import translations
@@ -110,6 +111,7 @@ def init_i18n(app, pm):
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(directories)
     babel.init_app(app, locale_selector=i18n.select_locale)
     app.jinja_env.filters.update(i18n.FILTERS)
+    app.jinja_env.globals["get_locale"] = get_locale
 
 
 def mount_api(app, platform, blueprints):
@@ -118,6 +120,7 @@ def mount_api(app, platform, blueprints):
     parent = Blueprint("api", __name__, url_prefix=API_PREFIX)
     for blueprint in blueprints:
         parent.register_blueprint(blueprint)
+        csrf.exempt(blueprint)  # Flask-WTF matches the innermost blueprint of a request
     parent.before_request(check_session_csrf)
     csrf.exempt(parent)
     app.register_blueprint(parent)

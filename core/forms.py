@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from core import roles
@@ -25,7 +26,7 @@ class PasswordForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    lang = SelectField(_l("Language"), choices=[(code, LANGUAGE_NAMES[code]) for code in LOCALES],
+    lang = SelectField(_l("Language"), choices=[SelectChoice(code, LANGUAGE_NAMES[code]) for code in LOCALES],
                        validate_choice=False)  # checked by the service, in our words
     next = HiddenField()
 
@@ -33,7 +34,7 @@ class LanguageForm(FlaskForm):
 class UserForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(REQUIRED), Length(max=64)])
     full_name = StringField(_l("Full name"), validators=[Length(max=200)])
-    role = SelectField(_l("Role"), choices=[(role, roles.LABELS[role]) for role in roles.ALL],
+    role = SelectField(_l("Role"), choices=[SelectChoice(role, roles.LABELS[role]) for role in roles.ALL],
                        validate_choice=False)
     password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED), Length(max=256)])
 

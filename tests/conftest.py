@@ -1,0 +1,200 @@
+"""Shared fixtures: a fresh app per test on SQLite (default) or PostgreSQL.
+
+Set ``VAXCHAIN_TEST_DATABASE_URL`` to a PostgreSQL server URL (any existing database, e.g.
+``postgresql://postgres@127.0.0.1:5433/postgres``) to run the whole suite there: a throwaway
+database is created for the session, migrated once, and emptied after every test.
+On SQLite the migrated database is built once and copied for every test.
+"""
+import os
+import re
+import shutil
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+import translations
+from core import create_app, roles, schema
+from core.accounts import create_user
+from core.db import db
+
+SERVER_URL = os.environ.get("VAXCHAIN_TEST_DATABASE_URL")
+PASSWORD = "correct-horse-battery-9"
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def pytest_sessionstart(session):
+    translations.compile_catalogs()
+
+
+def pytest_report_header(config):
+    return f"vaxchain database: {'PostgreSQL ' + SERVER_URL if SERVER_URL else 'SQLite'}"
+
+
+def pg_url(database):
+    url = make_url(SERVER_URL).set(drivername="postgresql+psycopg", database=database)
+    return url.render_as_string(hide_password=False)
+
+
+class PostgresDatabases:
+    """Creates and drops throwaway databases on the test server."""
+
+    def __init__(self):
+        self.admin = create_engine(pg_url(make_url(SERVER_URL).database or "postgres"),
+                                   isolation_level="AUTOCOMMIT")
+
+    def create(self):
+        name = f"vaxchain_test_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        return name
+
+    def drop(self, name):
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    if not SERVER_URL:
+        yield None
+        return
+    databases = PostgresDatabases()
+    yield databases
+    databases.admin.dispose()
+
+
+def migrate(url, instance):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": instance, "SECRET_KEY": "x" * 32})
+    with app.app_context():
+        schema.upgrade()
+        if db.engine.dialect.name == "sqlite":
+            with db.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory, postgres):
+    """A database at the newest schema, made once per session."""
+    folder = tmp_path_factory.mktemp("template")
+    if postgres:
+        name = postgres.create()
+        migrate(pg_url(name), str(folder / "instance"))
+        yield pg_url(name)
+        postgres.drop(name)
+    else:
+        path = folder / "template.sqlite3"
+        migrate(f"sqlite:///{path}", str(folder / "instance"))
+        yield path
+
+
+@pytest.fixture
+def empty_database_url(tmp_path, postgres):
+    """A database with no tables at all, for tests of migrations and `vaxchain init`."""
+    if postgres:
+        name = postgres.create()
+        yield pg_url(name)
+        postgres.drop(name)
+    else:
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+
+
+def empty_all_tables(app):
+    with app.app_context():
+        tables = [t for t in inspect(db.engine).get_table_names() if t != "alembic_version"]
+        with db.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def make_app(migrated_database, tmp_path):
+    """Build an app on this test's own copy of the migrated database.
+
+    ``make_app(plugins=[("name", plugin_object)], **config)`` registers plugins for this test only.
+    """
+    made = []
+
+    def build(plugins=(), **config):
+        if SERVER_URL:
+            url = migrated_database
+        else:
+            copy = tmp_path / "vaxchain.sqlite3"
+            if not copy.exists():
+                shutil.copyfile(migrated_database, copy)
+            url = f"sqlite:///{copy}"
+        settings = {"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32,
+                    "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path / "instance"),
+                    "VAXCHAIN_EXTRA_PLUGINS": list(plugins)}
+        settings.update(config)
+        app = create_app(settings)
+        made.append(app)
+        return app
+
+    yield build
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    if SERVER_URL and made:
+        empty_all_tables(made[-1])
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user with a role (password: ``PASSWORD``); returns its id."""
+
+    def create(role, username=None, **kwargs):
+        with app.app_context():
+            user = create_user(username or f"{role.replace('_', '')}{uuid.uuid4().hex[:6]}", PASSWORD, role,
+                               **kwargs)
+            db.session.commit()
+            return user.username
+
+    return create
+
+
+def csrf_token(client, url="/login"):
+    """The CSRF token a page of ours carries (what a browser would submit)."""
+    page = client.get(url)
+    match = CSRF_FIELD.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def log_in(client, username, password=PASSWORD):
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": csrf_token(client)})
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """Log the test client in as a new user of ``role`` through the real login form; returns the username."""
+
+    def login(role, **kwargs):
+        username = make_user(role, **kwargs)
+        response = log_in(client, username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return username
+
+    return login
+
+
+ALL_ROLES = roles.ALL
