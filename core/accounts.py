@@ -2,7 +2,7 @@
 import re
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core import audit, passwords, roles
 from core.db import db, utcnow
@@ -96,10 +96,6 @@ def set_active(user, active, actor=None):
     if user.active != active:
         user.active = active
         audit.record("user.activate" if active else "user.deactivate", user, user=actor)
-
-
-def count_users():
-    return db.session.scalar(select(func.count()).select_from(User))
 
 
 def mark_login(user):

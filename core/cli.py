@@ -4,14 +4,21 @@ import functools
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, NoAppException, routes_command, shell_command, with_appcontext
+from flask_babel import force_locale
 from sqlalchemy.exc import OperationalError
+from werkzeug.serving import run_simple
 
-from core import accounts, demo, roles, schema, tokens
+from core import accounts, demo, passwords, roles, schema, tokens
 from core.app import create_app
 from core.config import ConfigError
 from core.db import db
 from core.plugins import PluginError
 from core.registry import RegistryError
+
+
+# The command line is not a request, so no user or browser picks the language of the messages the
+# services translate; its own texts are English, so theirs are too.
+CLI_LOCALE = "en"
 
 
 class StartupError(NoAppException):
@@ -48,7 +55,8 @@ def needs_database(func):
     @with_appcontext
     def wrapper(*args, **kwargs):
         try:
-            return func(*args, **kwargs)
+            with force_locale(CLI_LOCALE):
+                return func(*args, **kwargs)
         except OperationalError as exc:
             db.session.rollback()
             url = db.engine.url.render_as_string(hide_password=True)
@@ -79,8 +87,10 @@ def fail_on_account_error(func):
 @fail_on_account_error
 def init_command(admin_username, admin_password, with_demo):
     """Create or upgrade the schema, then the first administrator. Safe to run again."""
+    if admin_password is not None and not with_demo:
+        refuse_weak_password(admin_username, admin_password, "'--admin-password'")
     schema.upgrade()
-    click.echo(f"Schema up to date: {', '.join(schema.current_heads())}")
+    click.echo("Schema up to date.")
     if with_demo:
         created = demo.create_demo_users()
         db.session.commit()
@@ -101,14 +111,26 @@ def init_command(admin_username, admin_password, with_demo):
     click.echo(f"Administrator {admin_username!r} created.")
 
 
+def refuse_weak_password(username, password, param_hint):
+    """Check the password policy before touching the database, so a refused command changes nothing."""
+    problems = passwords.policy_problems(password, accounts.normalise_username(username))
+    if problems:
+        raise click.BadParameter(" ".join(problems), param_hint=param_hint)
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--debug", is_flag=True, help="Reload on code changes and show tracebacks (never in production).")
-@with_appcontext
+@needs_database
 def serve_command(host, port, debug):
     """Run the development server (in production use gunicorn, see README)."""
-    current_app.run(host=host, port=port, debug=debug, use_reloader=debug, threaded=True)
+    if not schema.is_up_to_date():
+        raise click.ClickException("the database schema is not up to date: run `vaxchain init` first")
+    app = current_app._get_current_object()
+    app.debug = debug
+    # app.run() refuses to start under a Flask CLI group, so serve through werkzeug directly
+    run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
 
 
 @cli.command("modules")

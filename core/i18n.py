@@ -1,7 +1,7 @@
 """Language choice and the date and number formats of the interface (dd/mm/yyyy, Vietnamese numbers)."""
 from datetime import datetime
 
-from flask import request, session
+from flask import has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal
 from flask_login import current_user
 
@@ -14,7 +14,9 @@ SESSION_KEY = "lang"
 
 def select_locale():
     """The user's preference, then ``?lang=``, then the language chosen before logging in, then the
-    browser's Accept-Language, then Vietnamese."""
+    browser's Accept-Language, then Vietnamese. Outside a request (CLI, imports): the default."""
+    if not has_request_context():
+        return None
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
         return current_user.locale
     asked = request.args.get("lang")

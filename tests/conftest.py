@@ -101,12 +101,12 @@ def empty_database_url(tmp_path, postgres):
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
 
 
-def empty_all_tables(app):
-    with app.app_context():
-        tables = [t for t in inspect(db.engine).get_table_names() if t != "alembic_version"]
-        with db.engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+def empty_all_tables(url):
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
+        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ def make_app(migrated_database, tmp_path):
             db.session.remove()
             db.engine.dispose()
     if SERVER_URL and made:
-        empty_all_tables(made[-1])
+        empty_all_tables(migrated_database)
 
 
 @pytest.fixture

@@ -28,3 +28,13 @@ def compile_catalogs(directory=DIRECTORY):
         tmp.replace(mo_path)  # atomic: a worker never reads a half-written catalog
         written.append(mo_path)
     return written
+
+
+def extract_manifest(fileobj, keywords, comment_tags, options):
+    """Babel extractor for ``__manifest__.py``: the summary and description shown in the modules list."""
+    import ast
+
+    manifest = ast.literal_eval(fileobj.read().decode("utf-8"))
+    for key in ("summary", "description"):
+        if manifest.get(key):
+            yield 1, None, manifest[key], []
