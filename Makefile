@@ -40,6 +40,7 @@ messages: $(VENV)/.installed
 ## Compile catalogs (also done automatically at install and at start-up when a .po is newer)
 catalogs: $(VENV)/.installed
 	$(BIN)/pybabel compile --statistics -d translations
+	for dir in plugins/*/translations; do $(BIN)/pybabel compile --statistics -d $$dir; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

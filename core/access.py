@@ -87,8 +87,26 @@ def allowed(endpoint, user):
     return user.is_authenticated and (not rule.roles or user.has_role(*rule.roles))
 
 
+class _Everywhere:
+    """The scope of a user restricted to no location."""
+
+    def __contains__(self, location_id):
+        return True
+
+    def __repr__(self):
+        return "EVERYWHERE"
+
+
+EVERYWHERE = _Everywhere()
+
+
 def location_scope(user):
-    """Location ids ``user`` may act on, or None for no restriction (admins; no module answering)."""
+    """The location ids ``user`` may act on: a frozenset, or ``EVERYWHERE``.
+
+    Admins act everywhere; otherwise the ``location_scope`` hook decides (see core/hookspecs.py).
+    Either answer supports ``location_id in scope``.
+    """
     if user.role == roles.ADMIN:
-        return None
-    return plugins.hook().location_scope(user=user)
+        return EVERYWHERE
+    answer = plugins.hook().location_scope(user=user)
+    return EVERYWHERE if answer is None else answer

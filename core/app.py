@@ -4,15 +4,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Blueprint, Flask, g, request
-from flask_babel import get_locale
+from flask_babel import Babel, get_locale
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import translations
 from core import access, authentication, errors, i18n, menu, openapi, plugins, registry
 from core.api import API_PREFIX
 from core.config import load_settings
 from core.db import db, tune_sqlite
-from core.extensions import babel, csrf
+from core.extensions import csrf
 
 MODULES_DIR = Path(__file__).resolve().parent.parent / "modules"
 SECURITY_HEADERS = {
@@ -60,6 +61,9 @@ def create_app(config=None):
     app = Flask("core", instance_path=os.path.abspath(instance_path) if instance_path else None)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(load_settings(app.instance_path, config))
+    if app.config["VAXCHAIN_PROXY_COUNT"]:
+        proxies = app.config["VAXCHAIN_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     available, enabled = registry.load(MODULES_DIR, app.config["VAXCHAIN_MODULES"])
     pm, sources = plugins.build(
@@ -81,6 +85,7 @@ def create_app(config=None):
         app.register_blueprint(blueprint)
     mount_api(app, platform, flatten(pm.hook.api_blueprints()))
     platform.menu = menu.collect(pm)
+    menu.check(platform.menu, app)
     for command in flatten(pm.hook.cli_commands()):
         app.cli.add_command(command)
     app.context_processor(lambda: {"menu_for": menu.visible, "platform": platform})
@@ -109,7 +114,7 @@ def init_i18n(app, pm):
             translations.compile_catalogs(extra)
             directories.append(str(extra))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(directories)
-    babel.init_app(app, locale_selector=i18n.select_locale)
+    Babel(app, locale_selector=i18n.select_locale)
     app.jinja_env.filters.update(i18n.FILTERS)
     app.jinja_env.globals["get_locale"] = get_locale
 

@@ -199,3 +199,27 @@ def token_create_command(username, name, expires_days):
     db.session.commit()
     click.echo(secret)
     click.echo("Keep this token now: it cannot be shown again.", err=True)
+
+
+@token_group.command("list")
+@click.argument("username", required=False)
+@needs_database
+def token_list_command(username):
+    """List API tokens (of USERNAME, or all): id, start of the token, owner, name, state."""
+    for token in tokens.list_tokens(username):
+        expires = token.expires_at.strftime("%d/%m/%Y") if token.expires_at else "never"
+        state = "revoked" if token.revoked_at else f"expires {expires}"
+        click.echo(f"{token.id:>5}  {token.prefix}…  {token.user.username:<16} {token.name or '-':<20} {state}")
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@needs_database
+def token_revoke_command(token_id):
+    """Revoke the API token with this id (see `vaxchain token list`)."""
+    token = db.session.get(tokens.ApiToken, token_id)
+    if token is None:
+        raise click.BadParameter(f"no token with id {token_id}", param_hint="'TOKEN_ID'")
+    tokens.revoke_token(token)
+    db.session.commit()
+    click.echo(f"Token {token_id} revoked.")

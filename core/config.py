@@ -11,6 +11,7 @@ class ConfigError(Exception):
     """A setting is wrong; the message names it and says how to fix it."""
 
 
+MIN_SECRET_LENGTH = 32
 SUPPORTED_DATABASES = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
 
 
@@ -26,6 +27,8 @@ def load_settings(instance_path, overrides=None):
         "VAXCHAIN_PLUGINS": env.get("VAXCHAIN_PLUGINS", ""),
         "VAXCHAIN_ENTRY_POINT_PLUGINS": env.get("VAXCHAIN_ENTRY_POINT_PLUGINS", "1") != "0",
         "VAXCHAIN_IDLE_TIMEOUT_MINUTES": _int_env("VAXCHAIN_IDLE_TIMEOUT_MINUTES", 30),
+        # reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted
+        "VAXCHAIN_PROXY_COUNT": _int_env("VAXCHAIN_PROXY_COUNT", 0, minimum=0),
         "SESSION_COOKIE_SECURE": env.get("VAXCHAIN_COOKIE_SECURE", "0") == "1",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -40,11 +43,14 @@ def load_settings(instance_path, overrides=None):
     settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(settings["SQLALCHEMY_DATABASE_URI"])
     if not settings["SECRET_KEY"]:
         settings["SECRET_KEY"] = instance_secret_key(instance_path)
+    elif len(settings["SECRET_KEY"]) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"VAXCHAIN_SECRET_KEY must have at least {MIN_SECRET_LENGTH} characters "
+                          "(e.g. python3 -c 'import secrets; print(secrets.token_hex(32))')")
     settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
     return settings
 
 
-def _int_env(name, default):
+def _int_env(name, default, minimum=1):
     raw = os.environ.get(name)
     if raw is None:
         return default
@@ -52,8 +58,8 @@ def _int_env(name, default):
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a whole number") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be greater than 0")
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
     return value
 
 
@@ -98,8 +104,9 @@ def instance_secret_key(instance_path):
     path = Path(instance_path) / "secret_key"
     if path.exists():
         key = path.read_text(encoding="ascii").strip()
-        if len(key) < 32:
-            raise ConfigError(f"{path} holds a key shorter than 32 characters; delete it to make a new one")
+        if len(key) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"{path} holds a key shorter than {MIN_SECRET_LENGTH} characters; "
+                              "delete it to make a new one")
         return key
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)

@@ -100,11 +100,15 @@ def demo_data(app):
 def location_scope(user):
     """Say which locations a user may see and act on.
 
-    Called whenever a page, API call or export filters records by location. The warehouse module,
-    which owns locations, answers it; plugins may answer first to narrow it further.
+    Called whenever a page, API call or export filters records by location (through
+    ``core.access.location_scope(user)``, which answers ``EVERYWHERE`` for admins without asking).
+    The warehouse module, which owns locations and users' assignments to them, answers it. A plugin
+    that narrows the scope further must be called first: mark it ``@hookimpl(tryfirst=True)``.
 
     :param user: the :class:`core.models.User`.
-    :return: a set of location ids, or ``None`` for no restriction. Stops at the first non-None result.
+    :return: a frozenset of location ids (the user's subtree), ``core.access.EVERYWHERE`` for no
+        restriction, or ``None`` to leave the answer to others. Stops at the first non-None result;
+        when nobody answers (no module owns locations) there is nothing to restrict.
     """
 
 

@@ -4,6 +4,11 @@ from dataclasses import dataclass
 from flask import request, url_for
 
 from core import access
+from core.plugins import PluginError
+
+
+class MenuError(PluginError):
+    """A menu item that could never be shown (a start-up error, like any other plugin mistake)."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,16 @@ def collect(pm):
     """All items from every implementation, ordered once at start-up."""
     items = [item for batch in pm.hook.menu_items() for item in (batch or [])]
     return sorted(items, key=lambda item: (item.order, str(item.endpoint)))
+
+
+def check(items, app):
+    """Refuse to start on a menu item whose page does not exist or needs URL arguments."""
+    for item in items:
+        rules = list(app.url_map.iter_rules(item.endpoint)) if item.endpoint in app.view_functions else []
+        if not rules:
+            raise MenuError(f"menu item {str(item.label)!r} points to unknown endpoint {item.endpoint!r}")
+        if not any(not rule.arguments for rule in rules):
+            raise MenuError(f"menu item {str(item.label)!r}: endpoint {item.endpoint!r} needs URL arguments")
 
 
 def visible(items, user):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from core import audit
 from core.db import db, utcnow
-from core.models import ApiToken
+from core.models import ApiToken, User
 
 TOKEN_PREFIX = "vxc_"
 LAST_USED_GRANULARITY = timedelta(minutes=5)
@@ -51,6 +51,14 @@ def authenticate_token(secret):
         token.last_used_at = now
         db.session.commit()
     return token.user
+
+
+def list_tokens(username=None):
+    """Tokens, newest first, of one user or of all."""
+    query = select(ApiToken).options(joinedload(ApiToken.user)).order_by(ApiToken.id.desc())
+    if username:
+        query = query.join(ApiToken.user).where(User.username == username.strip().lower())
+    return db.session.scalars(query).all()
 
 
 def revoke_token(token, actor=None):

@@ -11,12 +11,14 @@ import shutil
 import uuid
 
 import pytest
+from flask.testing import FlaskCliRunner
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 import translations
 from core import create_app, roles, schema
 from core.accounts import create_user
+from core.cli import cli as vaxchain_cli
 from core.db import db
 
 SERVER_URL = os.environ.get("VAXCHAIN_TEST_DATABASE_URL")
@@ -152,9 +154,16 @@ def client(app):
     return app.test_client()
 
 
+class VaxchainCliRunner(FlaskCliRunner):
+    """Invokes the ``vaxchain`` command line (not only ``app.cli``) against the test's app."""
+
+    def invoke(self, cli=None, args=None, **kwargs):
+        return super().invoke(cli or vaxchain_cli, args, **kwargs)
+
+
 @pytest.fixture
 def runner(app):
-    return app.test_cli_runner()
+    return VaxchainCliRunner(app)
 
 
 @pytest.fixture

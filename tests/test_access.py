@@ -2,6 +2,7 @@
 import pytest
 
 from core import access, roles
+from core.hookspecs import hookimpl
 from tests.conftest import ALL_ROLES
 
 # Routes anyone may reach, by design. Anything else must demand a login.
@@ -70,3 +71,32 @@ def test_wrong_role_on_the_api_gets_403_json(client, login_as):
     response = client.get("/api/v1/users")
     assert response.status_code == 403
     assert response.json["error"]["code"] == "forbidden"
+
+
+class RegionalViewerScope:
+    @hookimpl(tryfirst=True)
+    def location_scope(self, user):
+        return frozenset({1, 2, 3}) if user.role == roles.VIEWER else None
+
+
+def test_location_scope_is_everywhere_for_admins_and_when_nobody_answers(app, make_user):
+    from core.accounts import find_user
+
+    admin, staff = make_user(roles.ADMIN), make_user(roles.SITE_STAFF)
+    with app.app_context():
+        assert access.location_scope(find_user(admin)) is access.EVERYWHERE
+        assert 12345 in access.location_scope(find_user(staff))
+
+
+def test_location_scope_takes_the_first_answer(make_app):
+    from core.accounts import create_user
+    from core.db import db
+
+    app = make_app(plugins=[("regions", RegionalViewerScope())])
+    with app.app_context():
+        viewer = create_user("regionviewer", "long-enough-pass-1", roles.VIEWER)
+        admin = create_user("regionadmin", "long-enough-pass-1", roles.ADMIN)
+        db.session.commit()
+        scope = access.location_scope(viewer)
+        assert 2 in scope and 4 not in scope
+        assert access.location_scope(admin) is access.EVERYWHERE

@@ -241,3 +241,19 @@ def test_unreachable_database_error_hides_the_password(tmp_path):
 
     line = assert_one_line_error(completed, "cannot use the database")
     assert "tuyet-mat-42" not in line
+
+
+def test_tokens_are_listed_and_revoked_from_the_command_line(app, client, runner, make_user):
+    username = make_user(roles.INTEGRATOR)
+    secret = runner.invoke(args=["token", "create", username, "--name", "DHIS2 sync"]).stdout.strip()
+    listing = runner.invoke(args=["token", "list", username])
+    assert listing.exit_code == 0 and "DHIS2 sync" in listing.output and secret[:10] in listing.output
+    token_id = listing.output.split()[0]
+    assert runner.invoke(args=["token", "revoke", token_id]).exit_code == 0
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    assert "revoked" in runner.invoke(args=["token", "list"]).output
+
+
+def test_revoking_an_unknown_token_is_refused(runner):
+    result = runner.invoke(args=["token", "revoke", "999"])
+    assert result.exit_code == 2 and "no token with id 999" in result.output

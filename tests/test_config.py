@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from core import create_app
-from core.config import ConfigError
+from core.config import ConfigError, load_settings
 from core.db import db
 
 ON_POSTGRESQL = bool(os.environ.get("VAXCHAIN_TEST_DATABASE_URL"))
@@ -176,3 +176,30 @@ def test_database_refuses_a_row_pointing_at_a_missing_record(app):
             connection.execute(text(
                 "INSERT INTO core_api_token (token_hash, prefix, name, user_id, created_at) "
                 "VALUES ('h', 'p', 'n', 424242, '2026-01-01 00:00:00')"))
+
+
+def test_a_short_secret_key_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAXCHAIN_SECRET_KEY", "too-short")
+    with pytest.raises(ConfigError, match="at least 32 characters"):
+        load_settings(str(tmp_path))
+
+
+def test_addresses_behind_a_trusted_proxy_are_the_clients(make_app):
+    from flask import request
+
+    app = make_app(VAXCHAIN_PROXY_COUNT=1)
+    seen = {}
+    app.before_request(lambda: seen.update(addr=request.remote_addr, scheme=request.scheme))
+    app.test_client().get("/login", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
+                          environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert seen == {"addr": "203.0.113.9", "scheme": "https"}
+
+
+def test_forwarded_addresses_are_ignored_without_a_trusted_proxy(app):
+    from flask import request
+
+    seen = {}
+    app.before_request(lambda: seen.update(addr=request.remote_addr))
+    app.test_client().get("/login", headers={"X-Forwarded-For": "203.0.113.9"},
+                          environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert seen == {"addr": "10.0.0.2"}

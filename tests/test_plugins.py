@@ -7,7 +7,6 @@ import pytest
 
 import core.builtin
 import plugins.login_journal
-from tests.conftest import PASSWORD, log_in
 from core import roles
 from core.accounts import create_user
 from core.cli import cli
@@ -15,6 +14,7 @@ from core.db import db
 from core.hookspecs import hookimpl
 from core.menu import MenuItem
 from core.plugins import PluginError
+from tests.conftest import PASSWORD, log_in
 
 MODULES_IN_ORDER = ["lots", "warehouse", "injection", "transport", "allocation"]
 IMPL_MARK = "vaxchain_impl"  # the attribute pluggy's HookimplMarker("vaxchain") puts on a function
@@ -280,3 +280,15 @@ def test_plugins_command_includes_a_plugin_registered_for_this_app(make_app):
     listing = plugins_listing(runner.invoke(cli, ["plugins"]).output)
 
     assert ("cold_chain_report", "plugin", ["menu_items"]) in listing
+
+
+def test_a_menu_item_for_a_page_that_does_not_exist_stops_start_up(make_app):
+    from core.menu import MenuItem
+
+    class Plugin:
+        @hookimpl
+        def menu_items(self):
+            return [MenuItem("Kho lạnh", "coldroom.index")]
+
+    with pytest.raises(PluginError, match="unknown endpoint 'coldroom.index'"):
+        make_app(plugins=[("coldroom", Plugin())])
