@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test messages catalogs clean
+.PHONY: demo test lint messages catalogs clean
 
 ## Install, create the demo database (SQLite in instance/) and serve it on http://$(HOST):$(PORT)
 demo: $(VENV)/.installed
@@ -15,6 +15,10 @@ demo: $(VENV)/.installed
 ## Install with the test extra and run the whole suite (SQLite; set VAXCHAIN_TEST_DATABASE_URL for PostgreSQL)
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Static checks (pyflakes, pycodestyle, import order, bugbear, pyupgrade; see ruff.toml)
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

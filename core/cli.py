@@ -15,7 +15,6 @@ from core.db import db
 from core.plugins import PluginError
 from core.registry import RegistryError
 
-
 # The command line is not a request, so no user or browser picks the language of the messages the
 # services translate; its own texts are English, so theirs are too.
 CLI_LOCALE = "en"

@@ -150,6 +150,12 @@ def app(make_app):
 
 
 @pytest.fixture
+def empty_app(empty_database_url, make_app):
+    """An app on a database without any table, for tests of migrations and `vaxchain init`."""
+    return make_app(SQLALCHEMY_DATABASE_URI=empty_database_url)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -2,10 +2,9 @@
 import os
 import subprocess
 
-import pytest
 from sqlalchemy import func, inspect, select
 
-from core import accounts, create_app, roles
+from core import accounts, roles
 from core.cli import cli
 from core.db import db
 from core.demo import DEMO_USERS
@@ -13,19 +12,6 @@ from core.models import ApiToken, User
 from tests.conftest import PASSWORD
 
 WEAK_PASSWORD = "vax2026"
-
-
-@pytest.fixture
-def empty_app(empty_database_url, tmp_path):
-    """An app on a database without any table (built here, not with make_app, which empties the
-    shared test database after each test)."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32,
-                      "SQLALCHEMY_DATABASE_URI": empty_database_url,
-                      "INSTANCE_PATH": str(tmp_path / "instance")})
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def invoke(app, *args):

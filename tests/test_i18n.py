@@ -1,5 +1,5 @@
 """Vietnamese first: complete catalogs, the language choice, dates dd/mm/yyyy and Vietnamese numbers."""
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -90,7 +90,7 @@ def test_dates_are_day_month_year_in_every_language(app, locale):
 
 def test_moments_are_shown_in_vietnam_time(app):
     with app.test_request_context(), force_locale("vi"):
-        assert format_moment(datetime(2026, 1, 5, 20, 30, tzinfo=timezone.utc)) == "06/01/2026 03:30"
+        assert format_moment(datetime(2026, 1, 5, 20, 30, tzinfo=UTC)) == "06/01/2026 03:30"
 
 
 def test_numbers_use_vietnamese_separators(app):

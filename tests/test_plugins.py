@@ -40,7 +40,7 @@ def plugins_listing(output):
     """``vaxchain plugins`` output as [(name, kind, hooks)] in the order printed."""
     lines = output.splitlines()
     listing = []
-    for header, hooks_line in zip(lines[::2], lines[1::2]):
+    for header, hooks_line in zip(lines[::2], lines[1::2], strict=True):
         name, kind = header.split()[:2]
         hooks = hooks_line.strip().removeprefix("hooks: ")
         listing.append((name, kind.strip("[]"), [] if hooks == "-" else hooks.split(", ")))

@@ -6,26 +6,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
-from core import audit, create_app, schema
+from core import audit, schema
 from core.cli import cli
 from core.db import db
 from core.models import AuditEntry, User
 from tests.conftest import PASSWORD
 
 VERSION_TABLE = "alembic_version"
-
-
-@pytest.fixture
-def empty_app(empty_database_url, tmp_path):
-    """An app on a database without any table (built here, not with make_app, which empties the
-    shared test database after each test)."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32,
-                      "SQLALCHEMY_DATABASE_URI": empty_database_url,
-                      "INSTANCE_PATH": str(tmp_path / "instance")})
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def table_names(app):

@@ -1,10 +1,9 @@
 """Alembic environment: runs inside the vaxchain app context (see core/schema.py), online only."""
 from alembic import context
 
-from core.db import db
-
 # Import every model so autogenerate compares against the whole schema.
 from core import models  # noqa: F401
+from core.db import db
 
 
 def run_migrations_online():
