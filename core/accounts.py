@@ -7,18 +7,14 @@ from sqlalchemy import select
 from core import audit, passwords, roles
 from core.db import db, utcnow
 from core.models import User
+from core.service_errors import ServiceError
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 LOCALES = ("vi", "en")
 
 
-class AccountError(ValueError):
+class AccountError(ServiceError):
     """Bad input for an account operation; ``field`` names the input at fault."""
-
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def normalise_username(username):

@@ -1,6 +1,7 @@
 """The SQLAlchemy handle, the declarative base and the column types every module shares."""
 from datetime import UTC, datetime
 
+from flask import has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
@@ -48,8 +49,16 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
 def tune_sqlite(engine):
-    """WAL so readers never block the writer, a busy timeout so writers queue, foreign keys enforced."""
+    """WAL so readers never block the writer, a busy timeout so writers queue, foreign keys enforced.
+
+    Transactions that may write start with BEGIN IMMEDIATE: they take the write lock first and wait
+    for it (busy timeout), instead of starting as readers and failing with "database is locked"
+    when another writer got in between. Page views (GET) stay deferred and run side by side.
+    """
     if engine.dialect.name != "sqlite":
         return
 
@@ -61,3 +70,9 @@ def tune_sqlite(engine):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+
+    @event.listens_for(engine, "begin")
+    def begin(connection):
+        reading = has_request_context() and request.method in READ_ONLY_METHODS
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")

@@ -6,6 +6,8 @@ from werkzeug.exceptions import HTTPException
 
 from core.access import is_api_request
 from core.api import ApiError, error_response
+from core.db import db
+from core.service_errors import ServiceError
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
@@ -16,7 +18,9 @@ TITLES = {
     403: _l("You do not have access to this page"),
     404: _l("Page not found"),
     405: _l("This action is not allowed here"),
+    409: _l("This cannot be done now"),
     413: _l("The file is too large"),
+    422: _l("The request could not be carried out"),
     500: _l("Something went wrong on our side"),
 }
 MESSAGES = {
@@ -34,11 +38,21 @@ TOKEN_REJECTED = _l("The token is invalid, expired or revoked.")
 
 def init_app(app):
     app.register_error_handler(ApiError, api_error)
+    app.register_error_handler(ServiceError, service_error)
     app.register_error_handler(HTTPException, http_error)
 
 
 def api_error(exc):
     return error_response(exc.status, exc.code, exc.message, exc.field)
+
+
+def service_error(exc):
+    """A service refused the request: roll back what it began, then answer with its message."""
+    db.session.rollback()
+    if is_api_request():
+        return error_response(exc.status, exc.code, exc.message, exc.field)
+    title = TITLES.get(exc.status, TITLES[400])
+    return render_template("core/error.html", status=exc.status, title=title, message=exc.message), exc.status
 
 
 def http_error(exc):

@@ -94,6 +94,34 @@ def demo_data(app):
     """
 
 
+# --- Barcodes and lots --------------------------------------------------------------------------------
+
+@hookspec(firstresult=True)
+def parse_barcode(code):
+    """Turn a raw scan into a :class:`modules.lots.gs1.Scan`.
+
+    Called for every scan (scan page, receipts, ``POST /api/v1/scan``). The lots module parses GS1
+    (all symbologies, separators and bracketed text) as the last resort (``trylast``); a plugin
+    teaching another format answers first and returns ``None`` for codes it does not recognise.
+
+    :param code: the scan as received, a ``str`` (may hold GS characters, a symbology prefix, CR/LF).
+    :return: a ``Scan``, or ``None``. Raise ``modules.lots.gs1.ScanError`` for a code you recognise
+        but find wrong (bad check digit). Stops at the first non-None result.
+    """
+
+
+@hookspec
+def lot_recipients(lot, limit):
+    """Say who received doses of a lot, for its traceability page and a recall.
+
+    Called when the traceability page or a recall report is built. The injection module answers.
+
+    :param lot: the :class:`modules.lots.models.Lot`.
+    :param limit: the most rows wanted (the page shows the newest).
+    :return: a list of dicts ``{"person": str, "injected_at": datetime, "site": str, "dose_number": int}``.
+    """
+
+
 # --- Access -----------------------------------------------------------------------------------------
 
 @hookspec(firstresult=True)
@@ -113,6 +141,18 @@ def location_scope(user):
 
 
 # --- Events (called after the change is flushed, inside its transaction) -----------------------
+
+@hookspec
+def stock_moved(moves):
+    """React to stock moves (receipt, transfer, adjustment, count, consumption...).
+
+    Called after the moves and balances are flushed, inside their transaction: adding rows to the
+    session commits them with the moves, raising undoes them.
+
+    :param moves: a list of :class:`modules.warehouse.models.Move`, all from one operation.
+    :return: ignored.
+    """
+
 
 @hookspec
 def user_logged_in(user, remote_addr):

@@ -8,7 +8,9 @@ On SQLite the migrated database is built once and copied for every test.
 import os
 import re
 import shutil
+import sqlite3
 import uuid
+from contextlib import closing
 
 import pytest
 from flask.testing import FlaskCliRunner
@@ -71,10 +73,10 @@ def migrate(url, instance):
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": instance, "SECRET_KEY": "x" * 32})
     with app.app_context():
         schema.upgrade()
-        if db.engine.dialect.name == "sqlite":
-            with db.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         db.engine.dispose()
+    if url.startswith("sqlite:///"):  # fold the WAL into the file, so copying the file copies everything
+        with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 @pytest.fixture(scope="session")

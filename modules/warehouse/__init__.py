@@ -2,3 +2,52 @@
 
 Registered with the plugin manager like any plugin; its hook implementations live here.
 """
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+
+from core.hookspecs import hookimpl
+from core.menu import MenuItem
+from modules.warehouse import api, cli, demo, locations, views
+
+HERE = Path(__file__).resolve().parent
+WAREHOUSE_SECTION = _l("Warehouse")
+
+
+@hookimpl
+def location_scope(user):
+    return locations.scope_of(user)
+
+
+@hookimpl
+def migration_directory():
+    return HERE / "migrations" / "versions"
+
+
+@hookimpl
+def web_blueprints():
+    return [views.bp]
+
+
+@hookimpl
+def api_blueprints():
+    return [api.api]
+
+
+@hookimpl
+def cli_commands():
+    return [cli.stock_group, cli.admin_units_group]
+
+
+@hookimpl
+def demo_data(app):
+    demo.create_demo_data()
+
+
+@hookimpl
+def menu_items():
+    return [
+        MenuItem(_l("Scan"), "warehouse.scan", section=WAREHOUSE_SECTION, order=100),
+        MenuItem(_l("Stock on hand"), "warehouse.stock", section=WAREHOUSE_SECTION, order=110),
+        MenuItem(_l("Stock moves"), "warehouse.moves", section=WAREHOUSE_SECTION, order=120),
+    ]

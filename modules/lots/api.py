@@ -1,0 +1,4 @@
+"""JSON endpoints of the catalogue and lots."""
+from core.api import ApiBlueprint
+
+api = ApiBlueprint("lots", __name__)

@@ -1,0 +1,151 @@
+"""The double-entry stock ledger: every change of stock is a move from one location to another.
+
+Balances are updated in the same transaction as the move. A physical location's balance is lowered
+by a conditional UPDATE (``... WHERE doses >= n``), so two requests racing for the last doses cannot
+both succeed, on PostgreSQL (row lock, re-checked after the first commits) and on SQLite (one writer
+at a time, see core.db). Moves are never edited or deleted: a correction is a reversing move.
+"""
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core import audit, plugins
+from core.db import db
+from core.service_errors import ConflictError, ServiceError
+from modules.warehouse.models import Balance, Location, Move
+
+MAX_DOSES_PER_MOVE = 10_000_000  # more than a national store ever holds of one lot
+
+
+class InsufficientStock(ConflictError):
+    def __init__(self, location, lot, wanted, on_hand_doses):
+        super().__init__(_("Only %(on_hand)d doses of lot %(lot)s are at %(location)s; %(wanted)d requested.",
+                           on_hand=on_hand_doses, lot=lot.lot_number, location=location.name, wanted=wanted),
+                         "doses", "insufficient_stock")
+        self.on_hand = on_hand_doses
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One line of an operation: ``doses`` of ``lot`` from ``source`` to ``destination``."""
+
+    lot: object
+    source: Location
+    destination: Location
+    doses: int
+
+
+def check_doses(doses, field="doses"):
+    if not isinstance(doses, int) or isinstance(doses, bool):
+        raise ServiceError(_("The quantity must be a whole number of doses."), field, "not_a_number")
+    if doses <= 0:
+        raise ServiceError(_("The quantity must be greater than zero."), field, "not_positive")
+    if doses > MAX_DOSES_PER_MOVE:
+        raise ServiceError(_("%(doses)d doses is not a plausible quantity.", doses=doses), field, "absurd_quantity")
+
+
+def post(transfers, kind, user=None, reason=None, note="", reference=None, reverses=None):
+    """Record ``transfers`` as moves of ``kind`` and update the balances; all or nothing.
+
+    Lines are applied in (location, lot) order, so two operations touching the same balances lock
+    them in the same order and cannot deadlock. Raises :class:`InsufficientStock` for the first line
+    that would take a physical location below zero; the caller's transaction must then be rolled back.
+    """
+    moves = []
+    for line in sorted(transfers, key=lambda t: (t.source.id, t.lot.id, t.destination.id)):
+        check_doses(line.doses)
+        if line.source.id == line.destination.id:
+            raise ServiceError(_("The source and the destination are the same."), "destination", "same_location")
+        take(line.source, line.lot, line.doses)
+        give(line.destination, line.lot, line.doses)
+        move = Move(lot_id=line.lot.id, from_location_id=line.source.id, to_location_id=line.destination.id,
+                    doses=line.doses, kind=kind, reason=reason, note=note, reference=reference,
+                    reverses_id=reverses.id if reverses is not None else None,
+                    user_id=user.id if user is not None else None)
+        db.session.add(move)
+        moves.append(move)
+    db.session.flush()
+    for move in moves:
+        audit.record(f"stock.{kind}", move, user=user, details={
+            "lot": move.lot_id, "from": move.from_location_id, "to": move.to_location_id,
+            "doses": move.doses, "reason": reason})
+    plugins.hook().stock_moved(moves=moves)
+    return moves
+
+
+def take(location, lot, doses):
+    if location.is_virtual:
+        add_to_balance(location.id, lot.id, -doses)
+        return
+    result = db.session.execute(
+        update(Balance)
+        .where(Balance.location_id == location.id, Balance.lot_id == lot.id, Balance.doses >= doses)
+        .values(doses=Balance.doses - doses)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise InsufficientStock(location, lot, doses, on_hand(location.id, lot.id))
+
+
+def give(location, lot, doses):
+    add_to_balance(location.id, lot.id, doses)
+
+
+def add_to_balance(location_id, lot_id, delta):
+    """Insert the balance or add to it, in one statement (no read-modify-write race)."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Balance).values(location_id=location_id, lot_id=lot_id, doses=delta)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Balance.location_id, Balance.lot_id],
+        set_={"doses": Balance.doses + statement.excluded.doses})
+    db.session.execute(statement)
+
+
+def reverse(move, user=None, note=""):
+    """Undo ``move`` with the opposite move (which needs the doses to still be at its destination)."""
+    if move.reverses_id is not None:
+        raise ConflictError(_("A reversal cannot itself be reversed; record a new move instead."),
+                            "move", "reversal_of_reversal")
+    already = db.session.scalar(select(Move.id).where(Move.reverses_id == move.id))
+    if already is not None:
+        raise ConflictError(_("This move has already been reversed."), "move", "already_reversed")
+    line = Transfer(move.lot, move.to_location, move.from_location, move.doses)
+    return post([line], "reversal", user=user, reason=move.reason, note=note, reference=move.reference,
+                reverses=move)[0]
+
+
+def on_hand(location_id, lot_id):
+    doses = db.session.scalar(select(Balance.doses).where(Balance.location_id == location_id,
+                                                          Balance.lot_id == lot_id))
+    return doses or 0
+
+
+def check():
+    """Problems in the ledger, as sentences: balances that differ from the sum of moves, and lots that
+    do not net to zero over all locations. An empty list means the books are right."""
+    incoming = select(Move.to_location_id.label("location_id"), Move.lot_id, Move.doses.label("doses"))
+    outgoing = select(Move.from_location_id.label("location_id"), Move.lot_id, (-Move.doses).label("doses"))
+    lines = incoming.union_all(outgoing).subquery()
+    ledger = dict(((row.location_id, row.lot_id), row.total) for row in db.session.execute(
+        select(lines.c.location_id, lines.c.lot_id, func.sum(lines.c.doses).label("total"))
+        .group_by(lines.c.location_id, lines.c.lot_id)))
+    balances = {(row.location_id, row.lot_id): row.doses for row in db.session.execute(
+        select(Balance.location_id, Balance.lot_id, Balance.doses))}
+    problems = []
+    for key in sorted(set(ledger) | set(balances)):
+        expected, actual = ledger.get(key, 0), balances.get(key, 0)
+        if expected != actual:
+            problems.append(f"location {key[0]}, lot {key[1]}: balance {actual} but the moves add up to {expected}")
+        if actual < 0 and not is_virtual_location(key[0]):
+            problems.append(f"location {key[0]}, lot {key[1]}: negative stock {actual}")
+    for lot_id, total in db.session.execute(
+            select(Balance.lot_id, func.sum(Balance.doses)).group_by(Balance.lot_id)
+            .having(func.sum(Balance.doses) != 0)):
+        problems.append(f"lot {lot_id}: balances over all locations add up to {total}, not 0")
+    return problems
+
+
+def is_virtual_location(location_id):
+    location = db.session.get(Location, location_id)
+    return location is not None and location.is_virtual

@@ -1,0 +1,119 @@
+"""The locations tree, users' assignments and the subtree each user may see and act on."""
+import re
+
+from flask import g, has_request_context
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from core import audit
+from core.access import EVERYWHERE
+from core.db import db
+from core.service_errors import NotFoundError, ServiceError
+from modules.warehouse.models import (
+    DISTRICT,
+    NATIONAL,
+    PHYSICAL_KINDS,
+    PROVINCE,
+    REGIONAL,
+    SITE,
+    VIRTUAL_KINDS,
+    AdminUnit,
+    Location,
+    UserLocation,
+)
+
+CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{1,31}$")
+# Which kinds may sit directly under which: the depth varies (a site may hang under a province).
+ALLOWED_PARENTS = {
+    NATIONAL: (None,),
+    REGIONAL: (NATIONAL,),
+    PROVINCE: (NATIONAL, REGIONAL),
+    DISTRICT: (PROVINCE,),
+    SITE: (NATIONAL, REGIONAL, PROVINCE, DISTRICT),
+}
+
+
+def create_location(code, name, kind, parent=None, admin_unit_code=None, user=None):
+    """Add a store or site under ``parent``; checks the code, the kind and where it may sit."""
+    code = (code or "").strip().upper()
+    name = " ".join((name or "").split())
+    if not CODE_PATTERN.match(code):
+        raise ServiceError(_("The code must be 2–32 capital letters, digits, dot, dash or underscore."),
+                           "code", "bad_code")
+    if not name:
+        raise ServiceError(_("This field is required."), "name", "required")
+    if kind not in PHYSICAL_KINDS:
+        raise ServiceError(_("Unknown kind of location %(kind)s.", kind=kind), "kind", "unknown_kind")
+    parent_kind = parent.kind if parent is not None else None
+    if parent_kind not in ALLOWED_PARENTS[kind]:
+        raise ServiceError(_("A location of this kind cannot be placed there."), "parent", "bad_parent")
+    if db.session.scalar(select(Location.id).where(Location.code == code)) is not None:
+        raise ServiceError(_("The code %(code)s is already used.", code=code), "code", "code_taken")
+    if admin_unit_code and db.session.get(AdminUnit, admin_unit_code) is None:
+        raise ServiceError(_("Unknown administrative unit %(code)s.", code=admin_unit_code), "admin_unit",
+                           "unknown_admin_unit")
+    location = Location(code=code, name=name, kind=kind, parent_id=parent.id if parent else None,
+                        admin_unit_code=admin_unit_code or None)
+    db.session.add(location)
+    db.session.flush()
+    location.path = f"{parent.path if parent else '/'}{location.id}/"
+    audit.record("location.create", location, user=user, details={"code": code, "kind": kind})
+    return location
+
+
+def virtual(kind):
+    """The virtual location of ``kind`` (supplier, transit, consumed, wastage, adjustment)."""
+    assert kind in VIRTUAL_KINDS, kind
+    return db.session.scalar(select(Location).where(Location.kind == kind))
+
+
+def assign(user, location, actor=None):
+    """Let ``user`` see and act on ``location`` and everything below it."""
+    if location.is_virtual:
+        raise ServiceError(_("Users are assigned to stores and sites, not to virtual locations."), "location",
+                           "virtual_location")
+    if db.session.get(UserLocation, (user.id, location.id)) is None:
+        db.session.add(UserLocation(user_id=user.id, location_id=location.id))
+        audit.record("location.assign", location, user=actor, details={"user": user.username})
+
+
+def assigned_locations(user):
+    return db.session.scalars(select(Location).join(UserLocation, UserLocation.location_id == Location.id)
+                              .where(UserLocation.user_id == user.id).order_by(Location.path)).all()
+
+
+def scope_of(user):
+    """Ids of the locations in the subtrees the user is assigned to (cached for the request)."""
+    cache = g.setdefault("warehouse_scopes", {}) if has_request_context() else {}
+    if user.id not in cache:
+        paths = db.session.scalars(select(Location.path).join(UserLocation, UserLocation.location_id == Location.id)
+                                   .where(UserLocation.user_id == user.id)).all()
+        if not paths:
+            cache[user.id] = frozenset()
+        else:
+            query = select(Location.id).where(or_(*(Location.path.startswith(path) for path in paths)))
+            cache[user.id] = frozenset(db.session.scalars(query))
+    return cache[user.id]
+
+
+def by_code(code, scope=EVERYWHERE, field="location"):
+    """The physical location with ``code`` inside ``scope``; outside it is as unknown as a wrong code."""
+    location = db.session.scalar(select(Location).where(Location.code == (code or "").strip().upper()))
+    if location is None or location.is_virtual or location.id not in scope:
+        raise NotFoundError(_("Unknown location %(code)s.", code=code), field, "unknown_location")
+    return location
+
+
+def by_id(location_id, scope=EVERYWHERE, field="location"):
+    location = db.session.get(Location, location_id) if isinstance(location_id, int) else None
+    if location is None or location.is_virtual or location.id not in scope:
+        raise NotFoundError(_("Unknown location %(code)s.", code=location_id), field, "unknown_location")
+    return location
+
+
+def physical_locations(scope=EVERYWHERE):
+    """Stores and sites in ``scope``, in tree order."""
+    query = select(Location).where(Location.kind.in_(PHYSICAL_KINDS), Location.active.is_(True))
+    if scope is not EVERYWHERE:
+        query = query.where(Location.id.in_(scope))
+    return db.session.scalars(query.order_by(Location.path)).all()

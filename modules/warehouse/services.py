@@ -1,0 +1,255 @@
+"""Warehouse operations: receipts, transfers, adjustments and wastage, counts, FEFO, stock on hand.
+
+Each operation validates every line before it writes anything, names the line and field at fault,
+then posts all its moves at once. The caller commits.
+"""
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from core.clock import local_today
+from core.db import db
+from core.service_errors import ConflictError, ServiceError
+from modules.lots import services as lots
+from modules.lots.models import USABLE_STATUSES, Lot, Presentation
+from modules.warehouse import ledger, locations
+from modules.warehouse.ledger import Transfer
+from modules.warehouse.models import ADJUSTMENT, SUPPLIER, WASTAGE, Balance, Location, Move
+
+EXPIRING_SOON_DAYS = 30
+
+# Reasons for adjustments: where removed doses go, and whether doses may be added with them.
+WASTAGE_REASONS = {
+    "broken": _l("Broken vial"),
+    "expired": _l("Expired"),
+    "vvm": _l("VVM stage 3 or 4"),
+    "temperature": _l("Temperature excursion"),
+    "open_vial": _l("Open vial discarded"),
+}
+ADJUSTMENT_REASONS = {
+    "lost": _l("Lost"),
+    "found": _l("Found"),
+}
+REASONS = {**WASTAGE_REASONS, **ADJUSTMENT_REASONS}
+
+
+class LineError(ServiceError):
+    """A problem in line ``index`` (0-based) of a multi-line request; ``field`` reads ``lines[i].name``."""
+
+    def __init__(self, index, error):
+        super().__init__(_("Line %(n)d: %(message)s", n=index + 1, message=error.message),
+                         f"lines[{index}].{error.field}" if error.field else f"lines[{index}]", error.code,
+                         error.status)
+
+
+# --- Receipts -------------------------------------------------------------------------------------
+
+@dataclass
+class ReceiptLine:
+    """One received line: a scan, or GTIN + lot + expiry typed in; a quantity in doses or vials.
+
+    ``confirm_new_lot`` says the user checked GTIN, lot and expiry of a lot the system does not know.
+    """
+
+    code: str | None = None
+    gtin: str | None = None
+    lot: str | None = None
+    expiry: date | None = None
+    doses: int | None = None
+    vials: int | None = None
+    confirm_new_lot: bool = False
+
+
+@dataclass
+class ReceiptResult:
+    moves: list = field(default_factory=list)
+    new_lots: list = field(default_factory=list)
+
+
+def receive(location, lines, user=None, reference=None, note=""):
+    """Receive vaccine from the supplier into ``location``: all lines or none."""
+    if not lines:
+        raise ServiceError(_("A receipt needs at least one line."), "lines", "no_lines")
+    result = ReceiptResult()
+    transfers = []
+    for index, line in enumerate(lines):
+        try:
+            lot, created = receipt_lot(line, user)
+            doses = receipt_doses(line, lot.presentation)
+        except ServiceError as error:
+            raise LineError(index, error) from None
+        if created:
+            result.new_lots.append(lot)
+        transfers.append(Transfer(lot, locations.virtual(SUPPLIER), location, doses))
+    result.moves = ledger.post(transfers, "receipt", user=user, reference=reference, note=note)
+    return result
+
+
+def receipt_lot(line, user):
+    """The lot a receipt line is about; a new lot only when the user confirmed its details."""
+    if line.code:
+        matched = lots.match(line.code)
+        gtin, lot_number, expiry = matched.scan.gtin, matched.scan.lot, matched.scan.expiry
+    else:
+        gtin = lots.normalise_gtin_field(line.gtin or "", 0)
+        lot_number, expiry = (line.lot or "").strip(), line.expiry
+    presentation = lots.presentation_for_gtin(gtin)
+    if presentation is None:
+        raise ServiceError(_("GTIN %(gtin)s is not in the vaccine catalogue.", gtin=gtin), "gtin", "unknown_gtin")
+    if not lot_number:
+        raise ServiceError(_("The lot number is required."), "lot", "required")
+    lot = lots.find_lot(presentation, lot_number)
+    if lot is None:
+        if not line.confirm_new_lot:
+            raise ConflictError(_("Lot %(lot)s of %(vaccine)s is new: check GTIN, lot and expiry, then confirm.",
+                                  lot=lot_number, vaccine=presentation.name), "confirm_new_lot", "new_lot")
+        return lots.create_lot(presentation, lot_number, expiry, user), True
+    if expiry is not None and expiry != lot.expiry:
+        raise ConflictError(_("The pack says expiry %(scanned)s but lot %(lot)s is recorded with %(stored)s.",
+                              scanned=expiry.strftime("%d/%m/%Y"), lot=lot_number,
+                              stored=lot.expiry.strftime("%d/%m/%Y")), "expiry", "expiry_mismatch")
+    if lot.status not in USABLE_STATUSES:
+        raise ConflictError(_("Lot %(lot)s is %(status)s and cannot be received as usable.", lot=lot_number,
+                              status=lots.status_label(lot.status)), "lot", "lot_blocked")
+    return lot, False
+
+
+def receipt_doses(line, presentation):
+    """Doses from a line given in doses or in vials (not both; one vial when neither, as one scanned pack)."""
+    if line.doses is not None and line.vials is not None:
+        raise ServiceError(_("Give the quantity in doses or in vials, not both."), "doses", "both_quantities")
+    if line.vials is not None:
+        ledger.check_doses(line.vials, "vials")
+        return line.vials * presentation.doses_per_vial
+    if line.doses is not None:
+        ledger.check_doses(line.doses)
+        if line.doses % presentation.doses_per_vial:
+            raise ServiceError(_("%(doses)d doses is not a whole number of vials of %(per)d doses.",
+                                 doses=line.doses, per=presentation.doses_per_vial), "doses", "partial_vial")
+        return line.doses
+    return presentation.doses_per_vial
+
+
+# --- Transfers, adjustments, counts ----------------------------------------------------------------
+
+def usable_lot(lot, on=None):
+    """Refuse a lot that may not be issued: blocked or expired on the day."""
+    on = on or local_today()
+    if lot.status not in USABLE_STATUSES:
+        raise ConflictError(_("Lot %(lot)s is %(status)s and cannot be issued.", lot=lot.lot_number,
+                              status=lots.status_label(lot.status)), "lot_id", "lot_blocked")
+    if lot.is_expired(on):
+        raise ConflictError(_("Lot %(lot)s expired on %(date)s.", lot=lot.lot_number,
+                              date=lot.expiry.strftime("%d/%m/%Y")), "lot_id", "lot_expired")
+    return lot
+
+
+def transfer(source, destination, lot, doses, user=None, note=""):
+    """Send doses of a usable lot from one store or site to another within the user's subtree."""
+    usable_lot(lot)
+    if source.id == destination.id:
+        raise ServiceError(_("The source and the destination are the same."), "destination", "same_location")
+    return ledger.post([Transfer(lot, source, destination, doses)], "transfer", user=user, note=note)
+
+
+def adjust(location, lot, doses, reason, user=None, note=""):
+    """Add (reason "found") or remove (any other reason) doses; wastage reasons send them to wastage."""
+    if reason not in REASONS:
+        raise ServiceError(_("Choose a reason for the adjustment."), "reason", "unknown_reason")
+    if not isinstance(doses, int) or isinstance(doses, bool) or doses == 0:
+        raise ServiceError(_("The quantity must be a whole number of doses other than zero."), "doses",
+                           "not_a_number")
+    if doses > 0 and reason != "found":
+        raise ServiceError(_("Only doses that were found can be added; use a negative quantity to remove."),
+                           "doses", "positive_not_found")
+    if doses < 0 and reason == "found":
+        raise ServiceError(_("Found doses are added: the quantity must be positive."), "doses", "negative_found")
+    if doses > 0:
+        line = Transfer(lot, locations.virtual(ADJUSTMENT), location, doses)
+        kind = "adjustment"
+    else:
+        sink = WASTAGE if reason in WASTAGE_REASONS else ADJUSTMENT
+        line = Transfer(lot, location, locations.virtual(sink), -doses)
+        kind = "wastage" if sink == WASTAGE else "adjustment"
+    return ledger.post([line], kind, user=user, reason=reason, note=note)
+
+
+def count(location, counted, user=None, note=""):
+    """Record a physical count: ``counted`` maps lots to the doses found. Each difference from the
+    books becomes a variance move to or from adjustment; lots counted at their book value move nothing."""
+    transfers = []
+    adjustment = locations.virtual(ADJUSTMENT)
+    for index, (lot, doses) in enumerate(counted.items()):
+        if not isinstance(doses, int) or isinstance(doses, bool) or doses < 0:
+            raise LineError(index, ServiceError(_("The counted quantity must be a whole number, 0 or more."),
+                                                "doses", "bad_count"))
+        book = ledger.on_hand(location.id, lot.id)
+        if doses > book:
+            transfers.append(Transfer(lot, adjustment, location, doses - book))
+        elif doses < book:
+            transfers.append(Transfer(lot, location, adjustment, book - doses))
+    if not transfers:
+        return []
+    return ledger.post(transfers, "count", user=user, reason="count", note=note)
+
+
+# --- Reading stock -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StockLine:
+    location: Location
+    lot: Lot
+    doses: int
+
+    @property
+    def vials(self):
+        return self.doses // self.lot.presentation.doses_per_vial
+
+    def expiring_soon(self, today):
+        return not self.lot.is_expired(today) and self.lot.expiry <= today + timedelta(days=EXPIRING_SOON_DAYS)
+
+    def blocked(self, today):
+        return not self.lot.is_usable(today)
+
+
+def stock(location_ids, presentation=None, lot=None):
+    """Stock on hand (doses > 0) at these locations, by location then earliest expiry."""
+    query = (select(Balance, Location, Lot).join(Location, Balance.location_id == Location.id)
+             .join(Lot, Balance.lot_id == Lot.id).join(Presentation, Lot.presentation_id == Presentation.id)
+             .where(Balance.location_id.in_(location_ids), Balance.doses > 0)
+             .order_by(Location.path, Presentation.name, Lot.expiry, Lot.lot_number))
+    if presentation is not None:
+        query = query.where(Lot.presentation_id == presentation.id)
+    if lot is not None:
+        query = query.where(Lot.id == lot.id)
+    return [StockLine(location, lot_row, balance.doses) for balance, location, lot_row in db.session.execute(query)]
+
+
+def fefo(location, presentation, doses, on=None):
+    """Which lots to issue ``doses`` from: usable ones, earliest expiry first. Returns
+    ``(picks, shortage)`` with picks as ``[(lot, doses)]``."""
+    on = on or local_today()
+    picks, wanted = [], doses
+    for line in stock([location.id], presentation=presentation):
+        if wanted <= 0:
+            break
+        if line.lot.is_usable(on):
+            take = min(wanted, line.doses)
+            picks.append((line.lot, take))
+            wanted -= take
+    return picks, max(wanted, 0)
+
+
+def moves_at(location_ids, lot=None, kind=None, limit=100, before_id=None):
+    """Moves into or out of these locations, newest first."""
+    query = select(Move).where((Move.from_location_id.in_(location_ids)) | (Move.to_location_id.in_(location_ids)))
+    if lot is not None:
+        query = query.where(Move.lot_id == lot.id)
+    if kind:
+        query = query.where(Move.kind == kind)
+    if before_id:
+        query = query.where(Move.id < before_id)
+    return db.session.scalars(query.order_by(Move.id.desc()).limit(limit)).all()
