@@ -9,9 +9,9 @@ Two sizes:
   Not 3 × 8 of 70 × 37 mm: a GS1-128 of GTIN + expiry + a 7-character lot is 277 modules plus 20 of quiet zone,
   74 mm at the 0.25 mm module width scanners want, so it does not fit a 70 mm label.
 - ``"thermal"``: one 50 × 30 mm page per label, for label printers. 50 mm is too narrow for 0.25 mm modules with
-  any lot. Modules are a whole number of dots of a 300 dpi printer, at least two (0.169 mm); lots that do not fit
-  even then are refused (in practice: more than 6 characters, or up to 14 if mostly digits): print those on A4. A 203 dpi
-  printer cannot print 0.169 mm modules cleanly: use a 300 dpi one.
+  any lot, so modules are two dots of a 300 dpi printer (0.169 mm), bars on its dot grid. A lot that does not fit
+  even then is refused (in practice most lots over 6 characters; all-digit lots up to 14 fit): print it on A4.
+  A 203 dpi printer cannot print 0.169 mm modules cleanly: 50 × 30 mm labels need a 300 dpi one.
 
 On both, the module width is the largest that fits, at most ``MAX_MODULE_MM``, with a quiet zone of 10 modules
 each side kept clear of anything else.
@@ -86,7 +86,7 @@ def gs1_element_string(label):
 
 
 def human_readable(label):
-    """The line printed under the barcode: ``(01) 08936012345673 (17) 261231 (10) AB-12/7``."""
+    """The line printed under the barcode: ``(01) 08936012345674 (17) 261231 (10) AB-12/7``."""
     return f"(01) {label.gtin} (17) {label.expiry:%y%m%d} (10) {label.lot}"
 
 

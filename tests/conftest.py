@@ -1,9 +1,9 @@
 """Shared fixtures: a fresh app per test on SQLite (default) or PostgreSQL.
 
 Set ``VAXCHAIN_TEST_DATABASE_URL`` to a PostgreSQL server URL (any existing database, e.g.
-``postgresql://postgres@127.0.0.1:5433/postgres``) to run the whole suite there: a throwaway
-database is created for the session, migrated once, and emptied after every test.
-On SQLite the migrated database is built once and copied for every test.
+``postgresql://postgres@127.0.0.1:5433/postgres``) to run the whole suite there: a template
+database is migrated once per session and cloned (CREATE DATABASE ... TEMPLATE) for every test.
+On SQLite the migrated database file is built once and copied for every test.
 """
 import os
 import re
@@ -14,7 +14,7 @@ from contextlib import closing
 
 import pytest
 from flask.testing import FlaskCliRunner
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import translations
@@ -48,10 +48,11 @@ class PostgresDatabases:
         self.admin = create_engine(pg_url(make_url(SERVER_URL).database or "postgres"),
                                    isolation_level="AUTOCOMMIT")
 
-    def create(self):
+    def create(self, template=None):
         name = f"vaxchain_test_{uuid.uuid4().hex[:12]}"
+        copy = f' TEMPLATE "{template}"' if template else ""
         with self.admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
         return name
 
     def drop(self, name):
@@ -81,12 +82,13 @@ def migrate(url, instance):
 
 @pytest.fixture(scope="session")
 def migrated_database(tmp_path_factory, postgres):
-    """A database at the newest schema, made once per session."""
+    """A database at the newest schema (with the migrations' seed data), made once per session:
+    a file copied for each test on SQLite, a template database cloned for each test on PostgreSQL."""
     folder = tmp_path_factory.mktemp("template")
     if postgres:
         name = postgres.create()
         migrate(pg_url(name), str(folder / "instance"))
-        yield pg_url(name)
+        yield name
         postgres.drop(name)
     else:
         path = folder / "template.sqlite3"
@@ -105,16 +107,21 @@ def empty_database_url(tmp_path, postgres):
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
 
 
-def empty_all_tables(url):
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
-        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+@pytest.fixture
+def test_database_url(migrated_database, postgres, tmp_path):
+    """This test's own copy of the migrated database."""
+    if postgres:
+        name = postgres.create(template=migrated_database)
+        yield pg_url(name)
+        postgres.drop(name)
+    else:
+        copy = tmp_path / "vaxchain.sqlite3"
+        shutil.copyfile(migrated_database, copy)
+        yield f"sqlite:///{copy}"
 
 
 @pytest.fixture
-def make_app(migrated_database, tmp_path):
+def make_app(test_database_url, tmp_path):
     """Build an app on this test's own copy of the migrated database.
 
     ``make_app(plugins=[("name", plugin_object)], **config)`` registers plugins for this test only.
@@ -122,15 +129,8 @@ def make_app(migrated_database, tmp_path):
     made = []
 
     def build(plugins=(), **config):
-        if SERVER_URL:
-            url = migrated_database
-        else:
-            copy = tmp_path / "vaxchain.sqlite3"
-            if not copy.exists():
-                shutil.copyfile(migrated_database, copy)
-            url = f"sqlite:///{copy}"
         settings = {"TESTING": True, "SECRET_KEY": "test-secret-key-" + "x" * 32,
-                    "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path / "instance"),
+                    "SQLALCHEMY_DATABASE_URI": test_database_url, "INSTANCE_PATH": str(tmp_path / "instance"),
                     "VAXCHAIN_EXTRA_PLUGINS": list(plugins)}
         settings.update(config)
         app = create_app(settings)
@@ -142,8 +142,6 @@ def make_app(migrated_database, tmp_path):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    if SERVER_URL and made:
-        empty_all_tables(migrated_database)
 
 
 @pytest.fixture

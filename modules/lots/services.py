@@ -7,11 +7,12 @@ from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from core import audit, plugins
+from core.clock import local_today
 from core.db import db
 from core.service_errors import ConflictError, NotFoundError, ServiceError
-from core.clock import local_today
 from modules.lots.gs1 import Scan, ScanError, normalise_gtin
 from modules.lots.labels import STATUS_LABELS
 from modules.lots.models import (
@@ -100,7 +101,7 @@ def presentation_by_code(code):
 
 
 def list_presentations(active_only=False):
-    query = select(Presentation).order_by(Presentation.name)
+    query = select(Presentation).options(selectinload(Presentation.gtins)).order_by(Presentation.name)
     if active_only:
         query = query.where(Presentation.active.is_(True))
     return db.session.scalars(query).all()

@@ -1,4 +1,419 @@
-"""JSON endpoints of the warehouse."""
-from core.api import ApiBlueprint
+"""JSON endpoints of the warehouse: scans, receipts, adjustments, transfers, locations, lots, stock and moves.
+
+Scope: a user acts only within ``core.access.location_scope``. A location outside it is answered exactly
+like an unknown code (404 ``unknown_location``), so a request learns nothing about it.
+
+Input is read strictly (:class:`Fields`): an unknown field, a string where a number belongs, ``10.0`` or
+``true`` for a quantity, a date not written YYYY-MM-DD are refused with 400 naming the field
+(``lines[1].doses``), before any service runs; the services then check the business rules (4xx naming
+the field as well). Nothing is written unless everything passed.
+"""
+import re
+from datetime import date
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import joinedload
+
+from core import roles
+from core.access import EVERYWHERE, location_scope
+from core.api import PAGINATION_PARAMETERS, ApiBlueprint, ApiError, json_body, page_schema, paginate
+from core.clock import local_today
+from core.db import db
+from core.service_errors import ServiceError
+from modules.lots import services as lots
+from modules.lots.models import Lot
+from modules.warehouse import ledger, locations, services
+from modules.warehouse.models import Move
 
 api = ApiBlueprint("warehouse", __name__)
+
+SCANNERS = (roles.WAREHOUSE_MANAGER, roles.LOGISTICS_OFFICER, roles.SITE_STAFF, roles.INTEGRATOR)
+RECEIVERS = (roles.WAREHOUSE_MANAGER, roles.INTEGRATOR)
+ADJUSTERS = (roles.WAREHOUSE_MANAGER, roles.SITE_STAFF, roles.INTEGRATOR)
+SHIPPERS = (roles.WAREHOUSE_MANAGER, roles.LOGISTICS_OFFICER, roles.INTEGRATOR)
+MAX_RECEIPT_LINES = 500
+MAX_NOTE = 1000
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+# --- Reading input strictly --------------------------------------------------------------------------
+
+def bad_input(code, message, field):
+    return ApiError(400, code, message, field)
+
+
+class Fields:
+    """The fields of one JSON object, each read with its type checked; errors name ``prefix + name``.
+
+    ``null`` counts as absent.
+    """
+
+    def __init__(self, data, allowed, prefix=""):
+        self.prefix = prefix
+        if not isinstance(data, dict):
+            raise bad_input("not_an_object", _("Give a JSON object."), prefix.rstrip(".") or None)
+        unknown = sorted(set(data) - set(allowed))
+        if unknown:
+            raise bad_input("unknown_field", _("Unknown field %(name)s.", name=unknown[0]), prefix + unknown[0])
+        self.data = data
+
+    def _value(self, name, required):
+        value = self.data.get(name)
+        if value is None and required:
+            raise bad_input("required", _("This field is required."), self.prefix + name)
+        return value
+
+    def text(self, name, required=False, longest=None):
+        value = self._value(name, required)
+        if value is not None and not isinstance(value, str):
+            raise bad_input("not_a_string", _("Give a text (a JSON string)."), self.prefix + name)
+        if value is not None and longest is not None and len(value) > longest:
+            raise bad_input("too_long", _("At most %(n)d characters.", n=longest), self.prefix + name)
+        return value
+
+    def integer(self, name, required=False):
+        value = self._value(name, required)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise bad_input("not_an_integer", _("Give a whole number (a JSON integer such as 10, not \"10\" or "
+                                                "10.0)."), self.prefix + name)
+        return value
+
+    def array(self, name):
+        value = self._value(name, True)
+        if not isinstance(value, list):
+            raise bad_input("not_a_list", _("Give a JSON array."), self.prefix + name)
+        return value
+
+    def boolean(self, name):
+        value = self._value(name, False)
+        if value is not None and not isinstance(value, bool):
+            raise bad_input("not_a_boolean", _("Give true or false."), self.prefix + name)
+        return bool(value)
+
+    def date(self, name):
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            if not DATE.fullmatch(value):
+                raise ValueError(value)
+            return date.fromisoformat(value)
+        except ValueError:
+            raise bad_input("invalid_date", _("Give the date as YYYY-MM-DD, e.g. 2026-12-31."),
+                            self.prefix + name) from None
+
+    def location(self, name, scope, required=True):
+        code = self.text(name, required)
+        return None if code is None else locations.by_code(code, scope, self.prefix + name)
+
+    def lot(self, name="lot_id"):
+        return lots.get_lot(self.integer(name, required=True))
+
+
+def query_flag(name):
+    """A yes/no query parameter: absent, ``0``/``false`` or ``1``/``true``."""
+    raw = request.args.get(name, "0").strip().lower()
+    if raw not in ("0", "1", "false", "true"):
+        raise bad_input("invalid_parameter", _("%(name)s must be 0 or 1.", name=name), name)
+    return raw in ("1", "true")
+
+
+def query_location(scope, required):
+    code = request.args.get("location")
+    if code is None:
+        if required:
+            raise bad_input("required", _("This parameter is required."), "location")
+        return None
+    return locations.by_code(code, scope)
+
+
+def query_lot():
+    raw = request.args.get("lot_id")
+    if raw is None:
+        return None
+    if not raw.isascii() or not raw.isdigit():
+        raise bad_input("invalid_parameter", _("lot_id must be a lot's id (a whole number)."), "lot_id")
+    return lots.get_lot(int(raw))
+
+
+def query_vaccine():
+    code = request.args.get("vaccine")
+    return None if code is None else lots.presentation_by_code(code)
+
+
+def location_ids(location, scope, include_children):
+    return locations.subtree_ids(location, scope) if include_children else [location.id]
+
+
+def created(payload):
+    """Commit what the service did, then answer 201 with ``payload`` (serialised before the commit, which
+    expires every loaded object)."""
+    db.session.commit()
+    response = jsonify(payload)
+    response.status_code = 201
+    return response
+
+
+# --- Output -------------------------------------------------------------------------------------------
+
+def lot_json(lot, today):
+    return {"id": lot.id, "vaccine": lot.presentation.code, "lot": lot.lot_number,
+            "expiry": lot.expiry.isoformat(), "status": lot.status, "expired": lot.is_expired(today)}
+
+
+def move_json(move):
+    return {"id": move.id, "at": move.at.isoformat(), "kind": move.kind, "lot_id": move.lot_id,
+            "vaccine": move.lot.presentation.code, "lot": move.lot.lot_number,
+            "from": move.from_location.code, "to": move.to_location.code, "doses": move.doses,
+            "reason": move.reason, "note": move.note, "reference": move.reference, "reverses_id": move.reverses_id,
+            "user": move.user.username if move.user is not None else None}
+
+
+def location_json(location, parent_code=None):
+    return {"code": location.code, "name": location.name, "kind": location.kind, "parent": parent_code,
+            "admin_unit": location.admin_unit_code}
+
+
+def stock_line_json(line, today):
+    return {"vaccine": line.lot.presentation.code, "lot": line.lot.lot_number, "lot_id": line.lot.id,
+            "expiry": line.lot.expiry.isoformat(), "status": line.lot.status, "doses": line.doses,
+            "vials": line.vials, "expiring_soon": line.expiring_soon(today), "blocked": line.blocked(today)}
+
+
+def nullable(kind):
+    return {"type": [kind, "null"]}
+
+
+STRING, INTEGER, BOOLEAN = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+DAY = {"type": "string", "format": "date"}
+LOT_SCHEMA = {"type": "object", "properties": {
+    "id": INTEGER, "vaccine": STRING, "lot": STRING, "expiry": DAY,
+    "status": {"type": "string", "enum": ["available", "quarantined", "released", "discarded", "recalled"]},
+    "expired": {"type": "boolean", "description": "Past its expiry day in Asia/Ho_Chi_Minh."}}}
+MOVE_SCHEMA = {"type": "object", "properties": {
+    "id": INTEGER, "at": {"type": "string", "format": "date-time"}, "kind": STRING, "lot_id": INTEGER,
+    "vaccine": STRING, "lot": STRING, "from": STRING, "to": STRING, "doses": INTEGER,
+    "reason": nullable("string"), "note": STRING, "reference": nullable("string"),
+    "reverses_id": nullable("integer"), "user": nullable("string")}}
+LOCATION_SCHEMA = {"type": "object", "properties": {
+    "code": STRING, "name": STRING, "kind": STRING,
+    "parent": {"type": ["string", "null"], "description": "The parent's code; null at the top of your locations."},
+    "admin_unit": nullable("string")}}
+LOCATION_PARAMETER = {"name": "location", "in": "query", "schema": STRING,
+                      "description": "A location code in your locations (any other: 404 unknown_location)."}
+CHILDREN_PARAMETER = {"name": "include_children", "in": "query", "schema": {"type": "integer", "enum": [0, 1]},
+                      "description": "1: the location and every location below it; 0 (default): the location "
+                                     "itself only."}
+VACCINE_PARAMETER = {"name": "vaccine", "in": "query", "schema": STRING, "description": "A vaccine code."}
+ERROR_FIELD_NOTE = "Errors name the field at fault, `lines[i].field` for a line."
+
+
+# --- Scanning -----------------------------------------------------------------------------------------
+
+@api.endpoint("/scan", methods=["POST"], roles=SCANNERS,
+              summary="Parse a GS1 scan and match it on (GTIN, lot); never creates a lot",
+              request_schema={"type": "object", "required": ["code"], "additionalProperties": False,
+                              "properties": {"code": {"type": "string", "description": "The raw scan."},
+                                             "location": {"type": "string", "description": "Give on-hand "
+                                                          "doses at this location (one of yours)."}}},
+              response_schema={"type": "object", "properties": {
+                  "gtin": STRING, "lot": nullable("string"), "expiry": {"type": ["string", "null"], "format": "date"},
+                  "serial": nullable("string"), "vaccine": nullable("string"), "lot_id": nullable("integer"),
+                  "known": BOOLEAN, "status": nullable("string"), "expired": nullable("boolean"),
+                  "conflicts": {"type": "array", "items": {"type": "object", "properties": {
+                      "code": {"type": "string", "enum": ["unknown_gtin", "lot_of_another_vaccine",
+                                                          "expiry_mismatch"]},
+                      "message": STRING}}},
+                  "on_hand_doses": {"type": ["integer", "null"], "description": "null without a location."}}})
+def scan():
+    fields = Fields(json_body(), ("code", "location"))
+    code = fields.text("code", required=True)
+    location = fields.location("location", location_scope(current_user), required=False)
+    matched = lots.match(code)
+    on_hand = None
+    if location is not None:
+        on_hand = ledger.on_hand(location.id, matched.lot.id) if matched.lot is not None else 0
+    lot, scanned = matched.lot, matched.scan
+    return jsonify({
+        "gtin": scanned.gtin, "lot": scanned.lot, "serial": scanned.serial,
+        "expiry": scanned.expiry.isoformat() if scanned.expiry else None,
+        "vaccine": matched.presentation.code if matched.presentation is not None else None,
+        "lot_id": lot.id if lot is not None else None, "known": matched.known,
+        "status": lot.status if lot is not None else None,
+        "expired": lot.is_expired(local_today()) if lot is not None else None,
+        "conflicts": matched.conflicts, "on_hand_doses": on_hand,
+    })
+
+
+# --- Operations ---------------------------------------------------------------------------------------
+
+RECEIPT_LINE_FIELDS = ("code", "gtin", "lot", "expiry", "doses", "vials", "confirm_new_lot")
+
+
+@api.endpoint("/receipts", methods=["POST"], roles=RECEIVERS,
+              summary="Receive vaccine from the supplier into one of your locations: all lines or none. "
+                      + ERROR_FIELD_NOTE,
+              request_schema={"type": "object", "required": ["location", "lines"], "additionalProperties": False,
+                              "properties": {
+                                  "location": STRING, "reference": {"type": "string", "maxLength": 64},
+                                  "note": {"type": "string", "maxLength": MAX_NOTE},
+                                  "lines": {"type": "array", "minItems": 1, "maxItems": MAX_RECEIPT_LINES,
+                                            "items": {"type": "object", "additionalProperties": False,
+                                                      "description": "A scan (`code`), or `gtin` + `lot` + "
+                                                      "`expiry` typed in; a quantity in `doses` or `vials` "
+                                                      "(default: one vial, one scanned pack). A lot the "
+                                                      "system does not know needs `confirm_new_lot`: true.",
+                                                      "properties": {
+                                                          "code": STRING, "gtin": STRING, "lot": STRING,
+                                                          "expiry": DAY, "doses": INTEGER, "vials": INTEGER,
+                                                          "confirm_new_lot": BOOLEAN}}}}},
+              response_schema={"type": "object", "properties": {
+                  "moves": {"type": "array", "items": MOVE_SCHEMA},
+                  "new_lots": {"type": "array", "items": LOT_SCHEMA}}})
+def receipt():
+    fields = Fields(json_body(), ("location", "reference", "note", "lines"))
+    location = fields.location("location", location_scope(current_user))
+    reference = fields.text("reference", longest=services.MAX_REFERENCE)
+    note = fields.text("note", longest=MAX_NOTE) or ""
+    lines = receipt_lines(fields.array("lines"))
+    result = services.receive(location, lines, user=current_user, reference=reference, note=note)
+    today = local_today()
+    return created({"moves": [move_json(move) for move in result.moves],
+                    "new_lots": [lot_json(lot, today) for lot in result.new_lots]})
+
+
+def receipt_lines(value):
+    if len(value) > MAX_RECEIPT_LINES:
+        raise bad_input("too_many_lines", _("At most %(n)d lines in one receipt.", n=MAX_RECEIPT_LINES), "lines")
+    lines = []
+    for index, data in enumerate(value):
+        line = Fields(data, RECEIPT_LINE_FIELDS, f"lines[{index}].")
+        code = line.text("code")
+        if code is not None and any(data.get(name) is not None for name in ("gtin", "lot", "expiry")):
+            raise bad_input("scan_and_typed", _("Give either a scanned code or GTIN, lot and expiry, not both."),
+                            f"lines[{index}].code")
+        lines.append(services.ReceiptLine(code=code, gtin=line.text("gtin"), lot=line.text("lot"),
+                                          expiry=line.date("expiry"), doses=line.integer("doses"),
+                                          vials=line.integer("vials"),
+                                          confirm_new_lot=line.boolean("confirm_new_lot")))
+    return lines
+
+
+@api.endpoint("/adjustments", methods=["POST"], roles=ADJUSTERS,
+              summary="Add found doses or remove doses (wastage or loss) at one of your locations",
+              request_schema={"type": "object", "required": ["location", "lot_id", "doses", "reason"],
+                              "additionalProperties": False, "properties": {
+                                  "location": STRING, "lot_id": INTEGER,
+                                  "doses": {"type": "integer", "description": "Negative to remove; positive only "
+                                                                              "with reason `found`."},
+                                  "reason": {"type": "string", "enum": list(services.REASONS), "description":
+                                             "Wastage: " + ", ".join(services.WASTAGE_REASONS) + ". Adjustment: "
+                                             + ", ".join(services.ADJUSTMENT_REASONS) + "."},
+                                  "note": {"type": "string", "maxLength": MAX_NOTE}}},
+              response_schema=MOVE_SCHEMA)
+def adjustment():
+    fields = Fields(json_body(), ("location", "lot_id", "doses", "reason", "note"))
+    location = fields.location("location", location_scope(current_user))
+    lot = fields.lot()
+    doses = fields.integer("doses", required=True)
+    reason = fields.text("reason", required=True)
+    note = fields.text("note", longest=MAX_NOTE) or ""
+    move = services.adjust(location, lot, doses, reason, user=current_user, note=note)[0]
+    return created(move_json(move))
+
+
+@api.endpoint("/transfers", methods=["POST"], roles=SHIPPERS,
+              summary="Move doses of a usable lot between two of your locations",
+              request_schema={"type": "object", "required": ["from", "to", "lot_id", "doses"],
+                              "additionalProperties": False, "properties": {
+                                  "from": STRING, "to": STRING, "lot_id": INTEGER,
+                                  "doses": {"type": "integer", "minimum": 1},
+                                  "note": {"type": "string", "maxLength": MAX_NOTE}}},
+              response_schema=MOVE_SCHEMA)
+def transfer():
+    fields = Fields(json_body(), ("from", "to", "lot_id", "doses", "note"))
+    scope = location_scope(current_user)
+    source, destination = fields.location("from", scope), fields.location("to", scope)
+    lot = fields.lot()
+    doses = fields.integer("doses", required=True)
+    note = fields.text("note", longest=MAX_NOTE) or ""
+    try:
+        move = services.transfer(source, destination, lot, doses, user=current_user, note=note)[0]
+    except ServiceError as error:  # the service says "destination" for what this API calls "to"
+        error.field = "to" if error.field == "destination" else error.field
+        raise
+    return created(move_json(move))
+
+
+# --- Reading ------------------------------------------------------------------------------------------
+
+@api.endpoint("/locations", summary="Your stores and sites (the subtrees you are assigned to), in tree order",
+              response_schema={"type": "object", "required": ["items"],
+                               "properties": {"items": {"type": "array", "items": LOCATION_SCHEMA}}})
+def location_list():
+    found = locations.physical_locations(location_scope(current_user))
+    codes = {location.id: location.code for location in found}
+    return jsonify({"items": [location_json(location, codes.get(location.parent_id)) for location in found]})
+
+
+@api.endpoint("/lots", parameters=[VACCINE_PARAMETER, LOCATION_PARAMETER, CHILDREN_PARAMETER] + PAGINATION_PARAMETERS,
+              summary="Lots, newest first; with `location`, only lots with stock there",
+              response_schema=page_schema(LOT_SCHEMA))
+def lot_list():
+    scope = location_scope(current_user)
+    presentation = query_vaccine()
+    location = query_location(scope, required=False)
+    ids = location_ids(location, scope, query_flag("include_children")) if location is not None else None
+    today = local_today()
+    return jsonify(paginate(db.session, services.lots_query(presentation, ids), Lot.id,
+                            lambda lot: lot_json(lot, today)))
+
+
+@api.endpoint("/stock", parameters=[dict(LOCATION_PARAMETER, required=True), CHILDREN_PARAMETER, VACCINE_PARAMETER],
+              summary="Stock on hand at one of your locations, one line per lot (doses > 0), by vaccine then "
+                      "earliest expiry; with include_children=1, summed per lot over the location and everything "
+                      "below it",
+              response_schema={"type": "object", "required": ["location", "include_children", "lines"],
+                               "properties": {
+                                   "location": {"type": "object", "properties": {
+                                       "code": STRING, "name": STRING, "kind": STRING}},
+                                   "include_children": BOOLEAN,
+                                   "lines": {"type": "array", "items": {"type": "object", "properties": {
+                                       "vaccine": STRING, "lot": STRING, "lot_id": INTEGER, "expiry": DAY,
+                                       "status": STRING, "doses": INTEGER,
+                                       "vials": {"type": "integer", "description": "Whole vials."},
+                                       "expiring_soon": {"type": "boolean", "description": "Expires within "
+                                                         f"{services.EXPIRING_SOON_DAYS} days."},
+                                       "blocked": {"type": "boolean", "description": "Expired, or not "
+                                                   "available/released: cannot be issued."}}}}}})
+def stock():
+    scope = location_scope(current_user)
+    location = query_location(scope, required=True)
+    include_children = query_flag("include_children")
+    presentation = query_vaccine()
+    lines = services.stock_by_lot(location_ids(location, scope, include_children), presentation)
+    today = local_today()
+    return jsonify({"location": {"code": location.code, "name": location.name, "kind": location.kind},
+                    "include_children": include_children,
+                    "lines": [stock_line_json(line, today) for line in lines]})
+
+
+@api.endpoint("/moves", parameters=[LOCATION_PARAMETER, CHILDREN_PARAMETER,
+                                    {"name": "lot_id", "in": "query", "schema": INTEGER},
+                                    {"name": "kind", "in": "query", "schema": STRING,
+                                     "description": "receipt, transfer, adjustment, wastage, count, reversal..."}]
+              + PAGINATION_PARAMETERS,
+              summary="Stock moves into or out of your locations (or one of them), newest first",
+              response_schema=page_schema(MOVE_SCHEMA))
+def move_list():
+    scope = location_scope(current_user)
+    location = query_location(scope, required=False)
+    if location is not None:
+        ids = location_ids(location, scope, query_flag("include_children"))
+    else:
+        ids = None if scope is EVERYWHERE else sorted(scope)
+    query = services.moves_query(ids, query_lot(), request.args.get("kind")).options(
+        joinedload(Move.lot), joinedload(Move.from_location), joinedload(Move.to_location), joinedload(Move.user))
+    return jsonify(paginate(db.session, query, Move.id, move_json))

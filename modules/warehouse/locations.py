@@ -111,6 +111,15 @@ def by_id(location_id, scope=EVERYWHERE, field="location"):
     return location
 
 
+def subtree_ids(location, scope=EVERYWHERE):
+    """Ids of ``location`` and every location below it within ``scope``: a query of ids when the scope
+    is everywhere (no list of thousands of ids), else a list."""
+    ids = select(Location.id).where(Location.path.startswith(location.path))
+    if scope is EVERYWHERE:
+        return ids
+    return [location_id for location_id in db.session.scalars(ids) if location_id in scope]
+
+
 def physical_locations(scope=EVERYWHERE):
     """Stores and sites in ``scope``, in tree order."""
     query = select(Location).where(Location.kind.in_(PHYSICAL_KINDS), Location.active.is_(True))

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.clock import local_today
 from core.db import db
@@ -20,6 +20,7 @@ from modules.warehouse.ledger import Transfer
 from modules.warehouse.models import ADJUSTMENT, SUPPLIER, WASTAGE, Balance, Location, Move
 
 EXPIRING_SOON_DAYS = 30
+MAX_REFERENCE = 64  # Move.reference
 
 # Reasons for adjustments: where removed doses go, and whether doses may be added with them.
 WASTAGE_REASONS = {
@@ -73,6 +74,8 @@ def receive(location, lines, user=None, reference=None, note=""):
     """Receive vaccine from the supplier into ``location``: all lines or none."""
     if not lines:
         raise ServiceError(_("A receipt needs at least one line."), "lines", "no_lines")
+    if reference is not None and len(reference) > MAX_REFERENCE:
+        raise ServiceError(_("At most %(n)d characters.", n=MAX_REFERENCE), "reference", "too_long")
     result = ReceiptResult()
     transfers = []
     for index, line in enumerate(lines):
@@ -228,6 +231,33 @@ def stock(location_ids, presentation=None, lot=None):
     return [StockLine(location, lot_row, balance.doses) for balance, location, lot_row in db.session.execute(query)]
 
 
+def stock_by_lot(location_ids, presentation=None):
+    """Stock on hand at these locations summed per lot (doses > 0), by vaccine then earliest expiry.
+
+    ``location_ids``: ids, or a query of ids (a subtree, see ``locations.subtree_ids``). Lines carry no
+    location (``None``): they are totals over all of them."""
+    totals = (select(Balance.lot_id, func.sum(Balance.doses).label("doses"))
+              .where(Balance.location_id.in_(location_ids))
+              .group_by(Balance.lot_id).having(func.sum(Balance.doses) > 0).subquery())
+    query = (select(Lot, totals.c.doses).join(totals, totals.c.lot_id == Lot.id)
+             .join(Presentation, Lot.presentation_id == Presentation.id)
+             .order_by(Presentation.name, Lot.expiry, Lot.lot_number))
+    if presentation is not None:
+        query = query.where(Lot.presentation_id == presentation.id)
+    return [StockLine(None, lot, doses) for lot, doses in db.session.execute(query)]
+
+
+def lots_query(presentation=None, location_ids=None):
+    """The query of lots (of ``presentation``), only those with stock at these locations when given."""
+    query = select(Lot)
+    if presentation is not None:
+        query = query.where(Lot.presentation_id == presentation.id)
+    if location_ids is not None:
+        query = query.where(select(Balance.lot_id).where(Balance.lot_id == Lot.id, Balance.doses > 0,
+                                                         Balance.location_id.in_(location_ids)).exists())
+    return query
+
+
 def fefo(location, presentation, doses, on=None):
     """Which lots to issue ``doses`` from: usable ones, earliest expiry first. Returns
     ``(picks, shortage)`` with picks as ``[(lot, doses)]``."""
@@ -243,13 +273,21 @@ def fefo(location, presentation, doses, on=None):
     return picks, max(wanted, 0)
 
 
-def moves_at(location_ids, lot=None, kind=None, limit=100, before_id=None):
-    """Moves into or out of these locations, newest first."""
-    query = select(Move).where((Move.from_location_id.in_(location_ids)) | (Move.to_location_id.in_(location_ids)))
+def moves_query(location_ids=None, lot=None, kind=None):
+    """The query of moves into or out of these locations (``None``: anywhere), unordered, for paging."""
+    query = select(Move)
+    if location_ids is not None:
+        query = query.where(Move.from_location_id.in_(location_ids) | Move.to_location_id.in_(location_ids))
     if lot is not None:
         query = query.where(Move.lot_id == lot.id)
     if kind:
         query = query.where(Move.kind == kind)
+    return query
+
+
+def moves_at(location_ids, lot=None, kind=None, limit=100, before_id=None):
+    """Moves into or out of these locations, newest first."""
+    query = moves_query(location_ids, lot, kind)
     if before_id:
         query = query.where(Move.id < before_id)
     return db.session.scalars(query.order_by(Move.id.desc()).limit(limit)).all()

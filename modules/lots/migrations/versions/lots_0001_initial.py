@@ -55,7 +55,7 @@ def upgrade():
         sa.ForeignKeyConstraint(["presentation_id"], ["lots_presentation.id"],
                                 name=op.f("fk_lots_lot_presentation_id_lots_presentation")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lots_lot")),
-        sa.UniqueConstraint("presentation_id", "lot_number", name=op.f("uq_lots_lot_presentation_id")),
+        sa.UniqueConstraint("presentation_id", "lot_number", name=op.f("uq_lots_lot_presentation_id_lot_number")),
     )
     op.create_index("ix_lots_lot_lot_number", "lots_lot", ["lot_number"])
     op.create_index("ix_lots_lot_expiry", "lots_lot", ["expiry"])

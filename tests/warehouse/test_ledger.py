@@ -1,0 +1,143 @@
+"""The stock ledger: double entry, no negative stock even under concurrent requests, reversals."""
+import threading
+
+import pytest
+from sqlalchemy import func, select, text
+
+from core.db import db
+from modules.warehouse import ledger, locations, services
+from modules.warehouse.ledger import InsufficientStock, Transfer
+from modules.lots.models import Lot
+from modules.warehouse.models import SUPPLIER, WASTAGE, Balance, Location, Move
+from tests.warehouse.helpers import build_tree, receive_lot, vaccine_with_gtin
+
+
+@pytest.fixture
+def stocked(app):
+    """A tree with 100 doses of one Vero Cell lot at the national store."""
+    with app.app_context():
+        tree = build_tree()
+        lot = receive_lot(tree.national, vaccine_with_gtin("VEROCELL"), "VC001", doses=100)
+        yield tree, lot
+
+
+def balance(location, lot):
+    return ledger.on_hand(location.id, lot.id)
+
+
+def test_a_receipt_is_one_move_from_the_supplier(app, stocked):
+    tree, lot = stocked
+    move = db.session.scalars(select(Move)).one()
+    assert (move.from_location.kind, move.to_location_id, move.doses) == (SUPPLIER, tree.national.id, 100)
+    assert balance(tree.national, lot) == 100
+    assert balance(locations.virtual(SUPPLIER), lot) == -100
+
+
+def test_every_lot_nets_to_zero_and_balances_equal_the_moves(app, stocked):
+    tree, lot = stocked
+    services.transfer(tree.national, tree.site_a, lot, 30)
+    services.adjust(tree.site_a, lot, -2, "broken")
+    db.session.commit()
+    assert ledger.check() == []
+    total = db.session.scalar(select(func.sum(Balance.doses)).where(Balance.lot_id == lot.id))
+    assert total == 0
+
+
+def test_taking_more_than_on_hand_is_refused_and_changes_nothing(app, stocked):
+    tree, lot = stocked
+    with pytest.raises(InsufficientStock) as refused:
+        services.transfer(tree.national, tree.site_a, lot, 101)
+    db.session.rollback()
+    assert refused.value.on_hand == 100 and refused.value.status == 409
+    assert balance(tree.national, lot) == 100 and balance(tree.site_a, lot) == 0
+    assert db.session.scalar(select(func.count()).select_from(Move)) == 1
+
+
+def test_a_multi_line_operation_is_all_or_nothing(app, stocked):
+    tree, lot = stocked
+    lines = [Transfer(lot, tree.national, tree.site_a, 60), Transfer(lot, tree.national, tree.site_b, 60)]
+    with pytest.raises(InsufficientStock):
+        ledger.post(lines, "transfer")
+    db.session.rollback()
+    assert balance(tree.national, lot) == 100 and balance(tree.site_a, lot) == 0
+
+
+@pytest.mark.parametrize("doses", [0, -5, 10_000_001, 2.5, "10", True])
+def test_absurd_quantities_are_refused_naming_the_field(app, stocked, doses):
+    tree, lot = stocked
+    with pytest.raises(ledger.ServiceError) as refused:
+        ledger.post([Transfer(lot, tree.national, tree.site_a, doses)], "transfer")
+    assert refused.value.field == "doses"
+
+
+def test_a_reversal_is_the_opposite_move_and_only_once(app, stocked):
+    tree, lot = stocked
+    move = services.transfer(tree.national, tree.site_a, lot, 40)[0]
+    db.session.commit()
+    back = ledger.reverse(move)
+    db.session.commit()
+    assert (back.from_location_id, back.to_location_id, back.doses, back.reverses_id) == (
+        tree.site_a.id, tree.national.id, 40, move.id)
+    assert balance(tree.national, lot) == 100
+    with pytest.raises(ledger.ConflictError):
+        ledger.reverse(move)
+    with pytest.raises(ledger.ConflictError):
+        ledger.reverse(back)
+
+
+def test_moves_cannot_be_edited_at_the_database(app, stocked):
+    """Not a trigger, but a constraint: a move with zero doses or one location twice cannot exist."""
+    tree, lot = stocked
+    with pytest.raises(Exception):
+        with db.session.begin_nested():
+            db.session.execute(text("UPDATE warehouse_move SET doses = 0"))
+    db.session.rollback()
+
+
+def test_stock_check_finds_a_tampered_balance(app, stocked):
+    tree, lot = stocked
+    db.session.execute(text("UPDATE warehouse_balance SET doses = doses + 1 WHERE location_id = :l"),
+                       {"l": tree.national.id})
+    db.session.commit()
+    problems = ledger.check()
+    assert any(f"location {tree.national.id}, lot {lot.id}" in problem for problem in problems)
+
+
+def test_wastage_goes_to_the_wastage_location(app, stocked):
+    tree, lot = stocked
+    move = services.adjust(tree.national, lot, -3, "vvm")[0]
+    db.session.commit()
+    assert move.to_location.kind == WASTAGE and move.kind == "wastage" and move.reason == "vvm"
+
+
+def test_concurrent_takers_never_oversell(make_app):
+    """20 threads, each its own connection and transaction, race for 10 doses held at one site."""
+    app = make_app()
+    with app.app_context():
+        tree = build_tree()
+        lot = receive_lot(tree.national, vaccine_with_gtin("VEROCELL"), "VC002", doses=10)
+        site_id, national_id, lot_id = tree.site_a.id, tree.national.id, lot.id
+    outcomes, start = [], threading.Barrier(20)
+
+    def take_one():
+        start.wait()
+        with app.app_context():
+            national, site = db.session.get(Location, national_id), db.session.get(Location, site_id)
+            the_lot = db.session.get(Lot, lot_id)
+            try:
+                services.transfer(national, site, the_lot, 1)
+                db.session.commit()
+                outcomes.append("ok")
+            except InsufficientStock:
+                db.session.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=take_one) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["ok"] * 10 + ["refused"] * 10
+    with app.app_context():
+        assert ledger.on_hand(national_id, lot_id) == 0 and ledger.on_hand(site_id, lot_id) == 10
+        assert ledger.check() == []
