@@ -7,7 +7,7 @@ from tests.conftest import ALL_ROLES
 
 # Routes anyone may reach, by design. Anything else must demand a login.
 PUBLIC_ENDPOINTS = {"core.login", "core.language", "api.core_api.openapi"}
-ADMIN_PAGES = ["/admin/users", "/admin/modules", "/admin/audit", "/login-journal"]
+ADMIN_PAGES = ["/admin/users", "/admin/modules", "/admin/audit", "/login-journal", "/admin/locations"]
 
 
 def test_every_route_declares_an_access_rule(app):

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
+from core.builtin import ADMIN_SECTION
 from core.hookspecs import hookimpl
 from core.menu import MenuItem
-from modules.warehouse import api, cli, demo, locations, views
+from modules.warehouse import api, cli, demo, location_admin, locations, views
 
 HERE = Path(__file__).resolve().parent
 WAREHOUSE_SECTION = _l("Warehouse")
@@ -26,7 +27,7 @@ def migration_directory():
 
 @hookimpl
 def web_blueprints():
-    return [views.bp]
+    return [views.bp, location_admin.bp]
 
 
 @hookimpl
@@ -50,4 +51,5 @@ def menu_items():
         MenuItem(_l("Scan"), "warehouse.scan", section=WAREHOUSE_SECTION, order=100),
         MenuItem(_l("Stock on hand"), "warehouse.stock", section=WAREHOUSE_SECTION, order=110),
         MenuItem(_l("Stock moves"), "warehouse.moves", section=WAREHOUSE_SECTION, order=120),
+        MenuItem(_l("Locations"), "warehouse_admin.tree", section=ADMIN_SECTION, order=905),
     ]

@@ -68,7 +68,7 @@ class Fields:
     def text(self, name, required=False, longest=None):
         value = self._value(name, required)
         if value is not None and not isinstance(value, str):
-            raise bad_input("not_a_string", _("Give a text (a JSON string)."), self.prefix + name)
+            raise bad_input("not_a_string", _("Give a JSON string."), self.prefix + name)
         if value is not None and longest is not None and len(value) > longest:
             raise bad_input("too_long", _("At most %(n)d characters.", n=longest), self.prefix + name)
         return value
@@ -104,9 +104,10 @@ class Fields:
             raise bad_input("invalid_date", _("Give the date as YYYY-MM-DD, e.g. 2026-12-31."),
                             self.prefix + name) from None
 
-    def location(self, name, scope, required=True):
+    def location(self, name, required=True):
+        """A location in the user's scope (asked for only when a code is given: it costs queries)."""
         code = self.text(name, required)
-        return None if code is None else locations.by_code(code, scope, self.prefix + name)
+        return None if code is None else locations.by_code(code, location_scope(current_user), self.prefix + name)
 
     def lot(self, name="lot_id"):
         return lots.get_lot(self.integer(name, required=True))
@@ -212,25 +213,26 @@ ERROR_FIELD_NOTE = "Errors name the field at fault, `lines[i].field` for a line.
 
 # --- Scanning -----------------------------------------------------------------------------------------
 
+SCAN_REQUEST = {"type": "object", "required": ["code"], "additionalProperties": False, "properties": {
+    "code": {"type": "string", "description": "The raw scan."},
+    "location": {"type": "string", "description": "Give on-hand doses at this location (one of yours)."}}}
+SCAN_RESPONSE = {"type": "object", "properties": {
+    "gtin": STRING, "lot": nullable("string"), "expiry": {"type": ["string", "null"], "format": "date"},
+    "serial": nullable("string"), "vaccine": nullable("string"), "lot_id": nullable("integer"), "known": BOOLEAN,
+    "status": nullable("string"), "expired": nullable("boolean"),
+    "conflicts": {"type": "array", "items": {"type": "object", "properties": {
+        "code": {"type": "string", "enum": ["unknown_gtin", "lot_of_another_vaccine", "expiry_mismatch"]},
+        "message": STRING}}},
+    "on_hand_doses": {"type": ["integer", "null"], "description": "null without a location."}}}
+
+
 @api.endpoint("/scan", methods=["POST"], roles=SCANNERS,
               summary="Parse a GS1 scan and match it on (GTIN, lot); never creates a lot",
-              request_schema={"type": "object", "required": ["code"], "additionalProperties": False,
-                              "properties": {"code": {"type": "string", "description": "The raw scan."},
-                                             "location": {"type": "string", "description": "Give on-hand "
-                                                          "doses at this location (one of yours)."}}},
-              response_schema={"type": "object", "properties": {
-                  "gtin": STRING, "lot": nullable("string"), "expiry": {"type": ["string", "null"], "format": "date"},
-                  "serial": nullable("string"), "vaccine": nullable("string"), "lot_id": nullable("integer"),
-                  "known": BOOLEAN, "status": nullable("string"), "expired": nullable("boolean"),
-                  "conflicts": {"type": "array", "items": {"type": "object", "properties": {
-                      "code": {"type": "string", "enum": ["unknown_gtin", "lot_of_another_vaccine",
-                                                          "expiry_mismatch"]},
-                      "message": STRING}}},
-                  "on_hand_doses": {"type": ["integer", "null"], "description": "null without a location."}}})
+              request_schema=SCAN_REQUEST, response_schema=SCAN_RESPONSE)
 def scan():
     fields = Fields(json_body(), ("code", "location"))
     code = fields.text("code", required=True)
-    location = fields.location("location", location_scope(current_user), required=False)
+    location = fields.location("location", required=False)
     matched = lots.match(code)
     on_hand = None
     if location is not None:
@@ -250,31 +252,42 @@ def scan():
 # --- Operations ---------------------------------------------------------------------------------------
 
 RECEIPT_LINE_FIELDS = ("code", "gtin", "lot", "expiry", "doses", "vials", "confirm_new_lot")
+RECEIPT_LINE = {"type": "object", "additionalProperties": False,
+                "description": "A scan (`code`), or `gtin` + `lot` + `expiry` typed in; a quantity in `doses` or "
+                               "`vials` (default: one vial, one scanned pack). A lot the system does not know "
+                               "needs `confirm_new_lot`: true.",
+                "properties": {"code": STRING, "gtin": STRING, "lot": STRING, "expiry": DAY, "doses": INTEGER,
+                               "vials": INTEGER, "confirm_new_lot": BOOLEAN}}
+RECEIPT_REQUEST = {"type": "object", "required": ["location", "lines"], "additionalProperties": False, "properties": {
+    "location": STRING, "reference": {"type": "string", "maxLength": services.MAX_REFERENCE},
+    "note": {"type": "string", "maxLength": MAX_NOTE},
+    "lines": {"type": "array", "minItems": 1, "maxItems": MAX_RECEIPT_LINES, "items": RECEIPT_LINE}}}
+RECEIPT_RESPONSE = {"type": "object", "properties": {
+    "moves": {"type": "array", "items": MOVE_SCHEMA,
+              "description": "One per line, in ledger order (by lot), not in line order."},
+    "new_lots": {"type": "array", "items": LOT_SCHEMA}}}
+ADJUSTMENT_REQUEST = {
+    "type": "object", "required": ["location", "lot_id", "doses", "reason"], "additionalProperties": False,
+    "properties": {
+        "location": STRING, "lot_id": INTEGER,
+        "doses": {"type": "integer", "description": "Negative to remove; positive only with reason `found`."},
+        "reason": {"type": "string", "enum": list(services.REASONS),
+                   "description": f"Wastage: {', '.join(services.WASTAGE_REASONS)}. "
+                                  f"Adjustment: {', '.join(services.ADJUSTMENT_REASONS)}."},
+        "note": {"type": "string", "maxLength": MAX_NOTE}}}
+TRANSFER_REQUEST = {"type": "object", "required": ["from", "to", "lot_id", "doses"], "additionalProperties": False,
+                    "properties": {"from": STRING, "to": STRING, "lot_id": INTEGER,
+                                   "doses": {"type": "integer", "minimum": 1},
+                                   "note": {"type": "string", "maxLength": MAX_NOTE}}}
 
 
 @api.endpoint("/receipts", methods=["POST"], roles=RECEIVERS,
               summary="Receive vaccine from the supplier into one of your locations: all lines or none. "
                       + ERROR_FIELD_NOTE,
-              request_schema={"type": "object", "required": ["location", "lines"], "additionalProperties": False,
-                              "properties": {
-                                  "location": STRING, "reference": {"type": "string", "maxLength": 64},
-                                  "note": {"type": "string", "maxLength": MAX_NOTE},
-                                  "lines": {"type": "array", "minItems": 1, "maxItems": MAX_RECEIPT_LINES,
-                                            "items": {"type": "object", "additionalProperties": False,
-                                                      "description": "A scan (`code`), or `gtin` + `lot` + "
-                                                      "`expiry` typed in; a quantity in `doses` or `vials` "
-                                                      "(default: one vial, one scanned pack). A lot the "
-                                                      "system does not know needs `confirm_new_lot`: true.",
-                                                      "properties": {
-                                                          "code": STRING, "gtin": STRING, "lot": STRING,
-                                                          "expiry": DAY, "doses": INTEGER, "vials": INTEGER,
-                                                          "confirm_new_lot": BOOLEAN}}}}},
-              response_schema={"type": "object", "properties": {
-                  "moves": {"type": "array", "items": MOVE_SCHEMA},
-                  "new_lots": {"type": "array", "items": LOT_SCHEMA}}})
+              request_schema=RECEIPT_REQUEST, response_schema=RECEIPT_RESPONSE)
 def receipt():
     fields = Fields(json_body(), ("location", "reference", "note", "lines"))
-    location = fields.location("location", location_scope(current_user))
+    location = fields.location("location")
     reference = fields.text("reference", longest=services.MAX_REFERENCE)
     note = fields.text("note", longest=MAX_NOTE) or ""
     lines = receipt_lines(fields.array("lines"))
@@ -291,6 +304,9 @@ def receipt_lines(value):
     for index, data in enumerate(value):
         line = Fields(data, RECEIPT_LINE_FIELDS, f"lines[{index}].")
         code = line.text("code")
+        if code is not None and not code.strip():  # the service would take a blank scan for a typed line
+            raise ApiError(422, "empty_scan", _("Line %(n)d: %(message)s", n=index + 1,
+                                                message=_("The scan is empty.")), f"lines[{index}].code")
         if code is not None and any(data.get(name) is not None for name in ("gtin", "lot", "expiry")):
             raise bad_input("scan_and_typed", _("Give either a scanned code or GTIN, lot and expiry, not both."),
                             f"lines[{index}].code")
@@ -303,19 +319,10 @@ def receipt_lines(value):
 
 @api.endpoint("/adjustments", methods=["POST"], roles=ADJUSTERS,
               summary="Add found doses or remove doses (wastage or loss) at one of your locations",
-              request_schema={"type": "object", "required": ["location", "lot_id", "doses", "reason"],
-                              "additionalProperties": False, "properties": {
-                                  "location": STRING, "lot_id": INTEGER,
-                                  "doses": {"type": "integer", "description": "Negative to remove; positive only "
-                                                                              "with reason `found`."},
-                                  "reason": {"type": "string", "enum": list(services.REASONS), "description":
-                                             "Wastage: " + ", ".join(services.WASTAGE_REASONS) + ". Adjustment: "
-                                             + ", ".join(services.ADJUSTMENT_REASONS) + "."},
-                                  "note": {"type": "string", "maxLength": MAX_NOTE}}},
-              response_schema=MOVE_SCHEMA)
+              request_schema=ADJUSTMENT_REQUEST, response_schema=MOVE_SCHEMA)
 def adjustment():
     fields = Fields(json_body(), ("location", "lot_id", "doses", "reason", "note"))
-    location = fields.location("location", location_scope(current_user))
+    location = fields.location("location")
     lot = fields.lot()
     doses = fields.integer("doses", required=True)
     reason = fields.text("reason", required=True)
@@ -326,16 +333,10 @@ def adjustment():
 
 @api.endpoint("/transfers", methods=["POST"], roles=SHIPPERS,
               summary="Move doses of a usable lot between two of your locations",
-              request_schema={"type": "object", "required": ["from", "to", "lot_id", "doses"],
-                              "additionalProperties": False, "properties": {
-                                  "from": STRING, "to": STRING, "lot_id": INTEGER,
-                                  "doses": {"type": "integer", "minimum": 1},
-                                  "note": {"type": "string", "maxLength": MAX_NOTE}}},
-              response_schema=MOVE_SCHEMA)
+              request_schema=TRANSFER_REQUEST, response_schema=MOVE_SCHEMA)
 def transfer():
     fields = Fields(json_body(), ("from", "to", "lot_id", "doses", "note"))
-    scope = location_scope(current_user)
-    source, destination = fields.location("from", scope), fields.location("to", scope)
+    source, destination = fields.location("from"), fields.location("to")
     lot = fields.lot()
     doses = fields.integer("doses", required=True)
     note = fields.text("note", longest=MAX_NOTE) or ""
@@ -348,6 +349,18 @@ def transfer():
 
 
 # --- Reading ------------------------------------------------------------------------------------------
+
+STOCK_LINE = {"type": "object", "properties": {
+    "vaccine": STRING, "lot": STRING, "lot_id": INTEGER, "expiry": DAY, "status": STRING, "doses": INTEGER,
+    "vials": {"type": "integer", "description": "Whole vials."},
+    "expiring_soon": {"type": "boolean", "description": f"Expires within {services.EXPIRING_SOON_DAYS} days."},
+    "blocked": {"type": "boolean", "description": "Expired, or not available/released: cannot be issued."}}}
+STOCK_RESPONSE = {"type": "object", "required": ["location", "include_children", "lines"], "properties": {
+    "location": {"type": "object", "properties": {"code": STRING, "name": STRING, "kind": STRING}},
+    "include_children": BOOLEAN, "lines": {"type": "array", "items": STOCK_LINE}}}
+MOVES_PARAMETERS = [LOCATION_PARAMETER, CHILDREN_PARAMETER, {"name": "lot_id", "in": "query", "schema": INTEGER},
+                    {"name": "kind", "in": "query", "schema": STRING,
+                     "description": "receipt, transfer, adjustment, wastage, count, reversal..."}]
 
 @api.endpoint("/locations", summary="Your stores and sites (the subtrees you are assigned to), in tree order",
               response_schema={"type": "object", "required": ["items"],
@@ -375,19 +388,7 @@ def lot_list():
               summary="Stock on hand at one of your locations, one line per lot (doses > 0), by vaccine then "
                       "earliest expiry; with include_children=1, summed per lot over the location and everything "
                       "below it",
-              response_schema={"type": "object", "required": ["location", "include_children", "lines"],
-                               "properties": {
-                                   "location": {"type": "object", "properties": {
-                                       "code": STRING, "name": STRING, "kind": STRING}},
-                                   "include_children": BOOLEAN,
-                                   "lines": {"type": "array", "items": {"type": "object", "properties": {
-                                       "vaccine": STRING, "lot": STRING, "lot_id": INTEGER, "expiry": DAY,
-                                       "status": STRING, "doses": INTEGER,
-                                       "vials": {"type": "integer", "description": "Whole vials."},
-                                       "expiring_soon": {"type": "boolean", "description": "Expires within "
-                                                         f"{services.EXPIRING_SOON_DAYS} days."},
-                                       "blocked": {"type": "boolean", "description": "Expired, or not "
-                                                   "available/released: cannot be issued."}}}}}})
+              response_schema=STOCK_RESPONSE)
 def stock():
     scope = location_scope(current_user)
     location = query_location(scope, required=True)
@@ -400,11 +401,7 @@ def stock():
                     "lines": [stock_line_json(line, today) for line in lines]})
 
 
-@api.endpoint("/moves", parameters=[LOCATION_PARAMETER, CHILDREN_PARAMETER,
-                                    {"name": "lot_id", "in": "query", "schema": INTEGER},
-                                    {"name": "kind", "in": "query", "schema": STRING,
-                                     "description": "receipt, transfer, adjustment, wastage, count, reversal..."}]
-              + PAGINATION_PARAMETERS,
+@api.endpoint("/moves", parameters=MOVES_PARAMETERS + PAGINATION_PARAMETERS,
               summary="Stock moves into or out of your locations (or one of them), newest first",
               response_schema=page_schema(MOVE_SCHEMA))
 def move_list():

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
 from core.forms import REQUIRED
@@ -21,7 +22,7 @@ DAY_PATTERN = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 # digits, optionally grouped by thousands with a dot, comma or space as people write "1.200"
 NUMBER_PATTERN = re.compile(r"\d+|\d{1,3}(?:([., \u00a0])\d{3})(?:\1\d{3})*")
 VIALS, DOSES = "vials", "doses"
-UNIT_CHOICES = [(VIALS, _l("vials")), (DOSES, _l("doses"))]
+UNIT_CHOICES = [SelectChoice(VIALS, _l("vials")), SelectChoice(DOSES, _l("doses"))]
 NOTE_LENGTH = 500
 NOTE_TOO_LONG = _l("At most %(n)d characters.", n=NOTE_LENGTH)
 
@@ -91,16 +92,29 @@ def parse_day(text):
 
 
 class ChoiceField(SelectField):
-    """A select whose choices the view fills in; a value outside them is refused in our words."""
+    """A select whose choices the view fills in as ``(value, label)`` pairs; a value outside them is
+    refused in our words. ``strict=False`` leaves the check to the view (a location or lot the user
+    may not see must answer 404 with the service's message, not "choose from the list")."""
 
-    def __init__(self, label=None, validators=None, **kwargs):
+    def __init__(self, label=None, validators=None, strict=True, **kwargs):
+        self.strict = strict
         super().__init__(label, validators, validate_choice=False, **kwargs)
 
+    choices = property(SelectField.choices.fget,
+                       lambda self, pairs: SelectField.choices.fset(self, options(pairs)))
+
     def pre_validate(self, form):
-        if self.data in (None, ""):
+        if not self.strict or self.data in (None, ""):
             return
-        if str(self.data) not in {str(value) for value, *_ in self.iter_choices()}:
+        if str(self.data) not in {str(choice.value) for choice in self.iter_choices()}:
             raise StopValidation(_l("Choose one of the options in the list."))
+
+
+def options(pairs):
+    """``(value, label)`` pairs as the ``SelectChoice`` objects WTForms wants."""
+    if pairs is None or callable(pairs):
+        return pairs
+    return [pair if isinstance(pair, SelectChoice) else SelectChoice(*pair) for pair in pairs]
 
 
 class Required(DataRequired):
@@ -145,8 +159,8 @@ class MovesFilterForm(FilterForm):
 
 class TransferForm(FlaskForm):
     source = HiddenField()
-    destination = ChoiceField(_l("To"), validators=[Required()])
-    lot = ChoiceField(_l("Lot"), validators=[Required()])
+    destination = ChoiceField(_l("To"), validators=[Required()], strict=False)
+    lot = ChoiceField(_l("Lot"), validators=[Required()], strict=False)
     quantity = WholeNumberField(_l("Quantity"), validators=[Required()])
     unit = ChoiceField(_l("Unit"), choices=UNIT_CHOICES, default=VIALS)
     note = TextAreaField(_l("Note"), validators=[Length(max=NOTE_LENGTH, message=NOTE_TOO_LONG)])
@@ -161,7 +175,7 @@ class FefoForm(FilterForm):
 
 class AdjustForm(FlaskForm):
     location = HiddenField()
-    lot = ChoiceField(_l("Lot"), validators=[Required()])
+    lot = ChoiceField(_l("Lot"), validators=[Required()], strict=False)
     reason = ChoiceField(_l("Reason"), validators=[Required()])
     quantity = WholeNumberField(_l("Quantity"), validators=[Required()])
     unit = ChoiceField(_l("Unit"), choices=UNIT_CHOICES, default=VIALS)

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from core import audit, plugins
 from core.db import db
 from core.service_errors import ConflictError, ServiceError
+from modules.lots.models import Lot
 from modules.warehouse.models import Balance, Location, Move
 
 MAX_DOSES_PER_MOVE = 10_000_000  # more than a national store ever holds of one lot
@@ -136,16 +137,30 @@ def check():
     for key in sorted(set(ledger) | set(balances)):
         expected, actual = ledger.get(key, 0), balances.get(key, 0)
         if expected != actual:
-            problems.append(f"location {key[0]}, lot {key[1]}: balance {actual} but the moves add up to {expected}")
+            problems.append(f"location {key[0]}, lot {key[1]}: balance {actual} but the moves add up to {expected}"
+                            f" ({described(*key)})")
         if actual < 0 and not is_virtual_location(key[0]):
-            problems.append(f"location {key[0]}, lot {key[1]}: negative stock {actual}")
+            problems.append(f"location {key[0]}, lot {key[1]}: negative stock {actual} ({described(*key)})")
     for lot_id, total in db.session.execute(
             select(Balance.lot_id, func.sum(Balance.doses)).group_by(Balance.lot_id)
             .having(func.sum(Balance.doses) != 0)):
-        problems.append(f"lot {lot_id}: balances over all locations add up to {total}, not 0")
+        problems.append(f"lot {lot_id}: balances over all locations add up to {total}, not 0"
+                        f" ({described_lot(lot_id)})")
     return problems
 
 
 def is_virtual_location(location_id):
     location = db.session.get(Location, location_id)
     return location is not None and location.is_virtual
+
+
+def described(location_id, lot_id):
+    """What an operator recognises: "KHO-QG Kho vắc xin quốc gia, lot VC001 of Vero Cell"."""
+    location = db.session.get(Location, location_id)
+    place = f"{location.code} {location.name}" if location is not None else "unknown location"
+    return f"{place}, {described_lot(lot_id)}"
+
+
+def described_lot(lot_id):
+    lot = db.session.get(Lot, lot_id)
+    return f"lot {lot.lot_number} of {lot.presentation.name}" if lot is not None else "unknown lot"

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from core import audit
 from core.access import EVERYWHERE
 from core.db import db
+from core.models import User
 from core.service_errors import NotFoundError, ServiceError
 from modules.warehouse.models import (
     DISTRICT,
@@ -27,7 +28,7 @@ CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{1,31}$")
 ALLOWED_PARENTS = {
     NATIONAL: (None,),
     REGIONAL: (NATIONAL,),
-    PROVINCE: (NATIONAL, REGIONAL),
+    PROVINCE: (None, NATIONAL, REGIONAL),  # a province may run its own deployment
     DISTRICT: (PROVINCE,),
     SITE: (NATIONAL, REGIONAL, PROVINCE, DISTRICT),
 }
@@ -75,6 +76,19 @@ def assign(user, location, actor=None):
     if db.session.get(UserLocation, (user.id, location.id)) is None:
         db.session.add(UserLocation(user_id=user.id, location_id=location.id))
         audit.record("location.assign", location, user=actor, details={"user": user.username})
+
+
+def unassign(user, location, actor=None):
+    assignment = db.session.get(UserLocation, (user.id, location.id))
+    if assignment is not None:
+        db.session.delete(assignment)
+        audit.record("location.unassign", location, user=actor, details={"user": user.username})
+
+
+def assignments_at(location):
+    """The users assigned to exactly this location."""
+    return db.session.scalars(select(User).join(UserLocation, UserLocation.user_id == User.id)
+                              .where(UserLocation.location_id == location.id).order_by(User.username)).all()
 
 
 def assigned_locations(user):

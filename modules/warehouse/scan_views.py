@@ -24,7 +24,7 @@ from modules.warehouse.views import OPERATORS, bp, location_choices, user_scope
 
 SCAN_LOCATION_KEY = "warehouse_scan_location"
 MAX_LINES = 500
-MAX_REFERENCE = 64
+MAX_SCAN = 500  # characters; a GS1 barcode holds at most 48 data characters
 OK, NEW, ERROR = "ok", "new", "error"  # green, amber, red on the page
 
 
@@ -48,8 +48,12 @@ def scan_check():
     body, location, refused = scan_request()
     if refused:
         return refused
+    raw = body.get("code")
+    if isinstance(raw, str) and len(raw) > MAX_SCAN:
+        return jsonify(state=ERROR, code="invalid_scan",
+                       message=_("This is too long to be a barcode of a vaccine pack."))
     try:
-        matched = lot_services.match(body.get("code"))
+        matched = lot_services.match(raw)
     except ServiceError as error:
         return jsonify(state=ERROR, message=error.message, code=error.code)
     return jsonify(feedback(matched, location))

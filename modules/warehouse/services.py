@@ -78,6 +78,7 @@ def receive(location, lines, user=None, reference=None, note=""):
         raise ServiceError(_("At most %(n)d characters.", n=MAX_REFERENCE), "reference", "too_long")
     result = ReceiptResult()
     transfers = []
+    supplier = locations.virtual(SUPPLIER)
     for index, line in enumerate(lines):
         try:
             lot, created = receipt_lot(line, user)
@@ -86,7 +87,7 @@ def receive(location, lines, user=None, reference=None, note=""):
             raise LineError(index, error) from None
         if created:
             result.new_lots.append(lot)
-        transfers.append(Transfer(lot, locations.virtual(SUPPLIER), location, doses))
+        transfers.append(Transfer(lot, supplier, location, doses))
     result.moves = ledger.post(transfers, "receipt", user=user, reference=reference, note=note)
     return result
 
@@ -97,7 +98,10 @@ def receipt_lot(line, user):
         matched = lots.match(line.code)
         gtin, lot_number, expiry = matched.scan.gtin, matched.scan.lot, matched.scan.expiry
     else:
-        gtin = lots.normalise_gtin_field(line.gtin or "", 0)
+        try:
+            gtin = lots.normalise_gtin(line.gtin or "")
+        except lots.ScanError as error:  # a typed GTIN, not a scan: the field is "gtin", not "code"
+            raise ServiceError(error.message, "gtin", error.code) from None
         lot_number, expiry = (line.lot or "").strip(), line.expiry
     presentation = lots.presentation_for_gtin(gtin)
     if presentation is None:

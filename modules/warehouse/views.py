@@ -106,7 +106,7 @@ def field_error(form, error, fields):
     if target is None or not hasattr(target, "errors"):
         flash(error.message, "error")
         return
-    target.errors = [*target.errors, error.message] if isinstance(target.errors, list) else [error.message]
+    target.errors = [*target.errors, error.message]
 
 
 def status_text(line, today):

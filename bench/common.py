@@ -1,0 +1,83 @@
+"""Shared plumbing for benchmarks: a fresh database, machine facts, timing and the results file."""
+import json
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def fresh_database(server_url):
+    """A new empty database: a temp SQLite file, or a new database on the PostgreSQL server given."""
+    if not server_url or server_url == "sqlite":
+        folder = tempfile.mkdtemp(prefix="vaxchain-bench-")
+        return f"sqlite:///{folder}/bench.sqlite3", lambda: None
+    url = make_url(server_url).set(drivername="postgresql+psycopg")
+    name = f"vaxchain_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+def machine(engine):
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            version = connection.exec_driver_sql("SHOW server_version").scalar()
+        else:
+            version = connection.exec_driver_sql("SELECT sqlite_version()").scalar()
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "database": f"{engine.dialect.name} {version}", "commit": git_commit()}
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def timed(function, repeat):
+    """Run ``function`` ``repeat`` times; seconds per run."""
+    durations = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        durations.append(time.perf_counter() - started)
+    return durations
+
+
+def percentiles(durations):
+    ordered = sorted(durations)
+
+    def pick(p):
+        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
+
+    return {"p50_ms": round(pick(50), 3), "p90_ms": round(pick(90), 3), "p95_ms": round(pick(95), 3),
+            "p99_ms": round(pick(99), 3), "mean_ms": round(statistics.fmean(ordered) * 1000, 3), "n": len(ordered)}
+
+
+def write_result(name, result):
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"{name}-{stamp}.json"
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    return path
