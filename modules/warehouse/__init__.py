@@ -51,5 +51,8 @@ def menu_items():
         MenuItem(_l("Scan"), "warehouse.scan", section=WAREHOUSE_SECTION, order=100),
         MenuItem(_l("Stock on hand"), "warehouse.stock", section=WAREHOUSE_SECTION, order=110),
         MenuItem(_l("Stock moves"), "warehouse.moves", section=WAREHOUSE_SECTION, order=120),
+        MenuItem(_l("Transfer"), "warehouse.transfer", section=WAREHOUSE_SECTION, order=130),
+        MenuItem(_l("Adjustment and wastage"), "warehouse.adjust", section=WAREHOUSE_SECTION, order=140),
+        MenuItem(_l("Stock count"), "warehouse.count_index", section=WAREHOUSE_SECTION, order=150),
         MenuItem(_l("Locations"), "warehouse_admin.tree", section=ADMIN_SECTION, order=905),
     ]

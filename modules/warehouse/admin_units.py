@@ -114,7 +114,7 @@ def read_rows(path_or_file):
         problems.add(1, None, _("the header must be %(header)s.", header=",".join(COLUMNS)))
         problems.raise_if_any()
     rows = []
-    for cells in reader:
+    for cells in csv_rows(reader, problems):
         number = reader.line_num
         if not any(cell.strip() for cell in cells):
             continue  # a blank line
@@ -127,6 +127,14 @@ def read_rows(path_or_file):
         problems.add(2, None, _("the file holds no administrative unit."))
     problems.raise_if_any()
     return rows
+
+
+def csv_rows(reader, problems):
+    """The rows of ``reader``; a line that is not CSV (a NUL byte, an unclosed quote) ends the file with a problem."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        problems.add(reader.line_num, None, _("this is not CSV text (%(reason)s).", reason=exc))
 
 
 def read_text(path_or_file):
@@ -204,6 +212,8 @@ def check_fields(row, problems):
         problems.add(row.number, "name", _("the name is missing."))
     elif len(row.name) > MAX_NAME:
         problems.add(row.number, "name", _("the name is longer than %(n)d characters.", n=MAX_NAME))
+    elif not row.name.isprintable():
+        problems.add(row.number, "name", _("the name holds a control character."))
     if row.level not in LEVELS:
         problems.add(row.number, "level", _("unknown level %(level)s: use province, district or ward.",
                                             level=row.level or '""'))

@@ -47,7 +47,8 @@ def bad_input(code, message, field):
 class Fields:
     """The fields of one JSON object, each read with its type checked; errors name ``prefix + name``.
 
-    ``null`` counts as absent.
+    ``allowed``: the documented fields (a request schema's ``properties``), so the OpenAPI document and
+    what is accepted cannot drift apart. ``null`` counts as absent.
     """
 
     def __init__(self, data, allowed, prefix=""):
@@ -230,7 +231,7 @@ SCAN_RESPONSE = {"type": "object", "properties": {
               summary="Parse a GS1 scan and match it on (GTIN, lot); never creates a lot",
               request_schema=SCAN_REQUEST, response_schema=SCAN_RESPONSE)
 def scan():
-    fields = Fields(json_body(), ("code", "location"))
+    fields = Fields(json_body(), SCAN_REQUEST["properties"])
     code = fields.text("code", required=True)
     location = fields.location("location", required=False)
     matched = lots.match(code)
@@ -251,7 +252,6 @@ def scan():
 
 # --- Operations ---------------------------------------------------------------------------------------
 
-RECEIPT_LINE_FIELDS = ("code", "gtin", "lot", "expiry", "doses", "vials", "confirm_new_lot")
 RECEIPT_LINE = {"type": "object", "additionalProperties": False,
                 "description": "A scan (`code`), or `gtin` + `lot` + `expiry` typed in; a quantity in `doses` or "
                                "`vials` (default: one vial, one scanned pack). A lot the system does not know "
@@ -286,7 +286,7 @@ TRANSFER_REQUEST = {"type": "object", "required": ["from", "to", "lot_id", "dose
                       + ERROR_FIELD_NOTE,
               request_schema=RECEIPT_REQUEST, response_schema=RECEIPT_RESPONSE)
 def receipt():
-    fields = Fields(json_body(), ("location", "reference", "note", "lines"))
+    fields = Fields(json_body(), RECEIPT_REQUEST["properties"])
     location = fields.location("location")
     reference = fields.text("reference", longest=services.MAX_REFERENCE)
     note = fields.text("note", longest=MAX_NOTE) or ""
@@ -302,7 +302,7 @@ def receipt_lines(value):
         raise bad_input("too_many_lines", _("At most %(n)d lines in one receipt.", n=MAX_RECEIPT_LINES), "lines")
     lines = []
     for index, data in enumerate(value):
-        line = Fields(data, RECEIPT_LINE_FIELDS, f"lines[{index}].")
+        line = Fields(data, RECEIPT_LINE["properties"], f"lines[{index}].")
         code = line.text("code")
         if code is not None and not code.strip():  # the service would take a blank scan for a typed line
             raise ApiError(422, "empty_scan", _("Line %(n)d: %(message)s", n=index + 1,
@@ -321,7 +321,7 @@ def receipt_lines(value):
               summary="Add found doses or remove doses (wastage or loss) at one of your locations",
               request_schema=ADJUSTMENT_REQUEST, response_schema=MOVE_SCHEMA)
 def adjustment():
-    fields = Fields(json_body(), ("location", "lot_id", "doses", "reason", "note"))
+    fields = Fields(json_body(), ADJUSTMENT_REQUEST["properties"])
     location = fields.location("location")
     lot = fields.lot()
     doses = fields.integer("doses", required=True)
@@ -335,7 +335,7 @@ def adjustment():
               summary="Move doses of a usable lot between two of your locations",
               request_schema=TRANSFER_REQUEST, response_schema=MOVE_SCHEMA)
 def transfer():
-    fields = Fields(json_body(), ("from", "to", "lot_id", "doses", "note"))
+    fields = Fields(json_body(), TRANSFER_REQUEST["properties"])
     source, destination = fields.location("from"), fields.location("to")
     lot = fields.lot()
     doses = fields.integer("doses", required=True)

@@ -350,6 +350,16 @@ def test_a_lot_expiring_soon_is_highlighted(client, reader, some_lots):
     assert "expires in 10 days" in page
 
 
+def test_a_lot_expiring_today_is_still_usable_and_says_so(app, client, reader):
+    with app.app_context():
+        lots.create_lot(lots.presentation_by_code("SPIKEVAX"), "MD-TODAY", local_today())
+        db.session.commit()
+
+    page, numbers = listed(client)
+
+    assert numbers == ["MD-TODAY"] and "expires today" in page and "lot-expired" not in page
+
+
 def test_lots_filtered_by_vaccine(client, reader, some_lots):
     assert listed(client, "?vaccine=VEROCELL")[1] == ["VC-HELD", "VC-OLD"]
 

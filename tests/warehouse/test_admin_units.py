@@ -243,6 +243,22 @@ def test_a_row_with_too_many_values_is_refused(ctx):
         "Row 7: 5 values, but the header has 4 columns."]
 
 
+def test_a_name_with_a_control_character_is_refused(ctx):
+    assert refused(GOOD + "002,Quận Hoàn\x00 Kiếm,district,01\n") == [
+        "Row 7, column name: the name holds a control character."]
+
+
+def test_a_name_too_long_is_refused(ctx):
+    assert refused(GOOD + f"002,{'Quận ' * 40},district,01\n") == [
+        "Row 7, column name: the name is longer than 160 characters."]
+
+
+def test_a_file_that_is_not_csv_is_refused(ctx):
+    problems = refused(GOOD + '002,"' + "x" * 200_000 + '",district,01\n')
+
+    assert len(problems) == 1 and problems[0].startswith("Row 7: this is not CSV text")
+
+
 def test_a_file_that_is_not_utf8_is_refused(ctx):
     latin1 = GOOD.replace("Quận Ba Đình", "Quan Ba Dinh").replace("Phường Phúc Xá", "Phường Phúc Xà")
     before = units()

@@ -81,6 +81,16 @@ def test_a_lot_too_long_for_a_thermal_label_is_refused_naming_the_format(app, wo
     assert app.test_client().get(url, headers=world.headers).status_code == 200
 
 
+def test_a_lot_number_a_barcode_cannot_carry_is_refused(app, world):
+    with app.app_context():
+        from modules.warehouse import locations
+        lot = receive_lot(locations.by_code("DT-PX"), vaccine_with_gtin("VEROCELL"), "VC 26", expiry=date(2030, 1, 31))
+        lot_id = lot.id
+    response = app.test_client().get(f"/api/v1/lots/{lot_id}/labels.pdf", headers=world.headers)
+    assert response.status_code == 422
+    assert (response.json["error"]["code"], response.json["error"]["field"]) == ("lot_not_printable", "lot_id")
+
+
 def test_labels_of_a_vaccine_without_gtin_are_refused(app, world):
     with app.app_context():
         from modules.lots.models import Lot, Presentation
