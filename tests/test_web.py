@@ -47,7 +47,7 @@ def test_a_module_menu_item_appears_for_its_roles(make_app, make_user):
 
         @hookimpl
         def menu_items(self):
-            return [MenuItem("Tồn kho", "stockdemo.on_hand", order=10)]
+            return [MenuItem("Báo cáo kho lạnh", "stockdemo.on_hand", order=10)]
 
     app = make_app(plugins=[("stockdemo", Plugin())])
     for role, sees in [(roles.WAREHOUSE_MANAGER, True), (roles.SITE_STAFF, False)]:
@@ -57,7 +57,7 @@ def test_a_module_menu_item_appears_for_its_roles(make_app, make_user):
             create_user(role.replace("_", ""), "long-enough-pass-1", role)
             db.session.commit()
         log_in(client, role.replace("_", ""), "long-enough-pass-1")
-        assert ("Tồn kho" in menu_labels(client.get("/").get_data(as_text=True))) == sees
+        assert ("Báo cáo kho lạnh" in menu_labels(client.get("/").get_data(as_text=True))) == sees
 
 
 def test_pages_carry_security_headers(client):

@@ -95,8 +95,8 @@ def receive(location, lines, user=None, reference=None, note=""):
 def receipt_lot(line, user):
     """The lot a receipt line is about; a new lot only when the user confirmed its details."""
     if line.code:
-        matched = lots.match(line.code)
-        gtin, lot_number, expiry = matched.scan.gtin, matched.scan.lot, matched.scan.expiry
+        scan = lots.parse(line.code)
+        gtin, lot_number, expiry = scan.gtin, scan.lot, scan.expiry
     else:
         try:
             gtin = lots.normalise_gtin(line.gtin or "")

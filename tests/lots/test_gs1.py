@@ -24,8 +24,9 @@ GS = "\x1d"
 
 @pytest.fixture(autouse=True)
 def request_context(app):
-    """Messages go through gettext, which needs an app (and a request for the locale)."""
-    with app.test_request_context():
+    """Messages go through gettext, which needs an app (and a request for the locale); these tests
+    read the English source text."""
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         yield
 
 

@@ -5,6 +5,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from core.db import db
@@ -25,7 +26,8 @@ GOOD = HEADER + (
 
 @pytest.fixture
 def ctx(app):
-    with app.app_context():
+    """These tests read the English source text of the messages."""
+    with app.app_context(), force_locale("en"):
         yield
 
 

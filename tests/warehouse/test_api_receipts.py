@@ -27,8 +27,9 @@ def world(app):
         province_manager = user_at(roles.WAREHOUSE_MANAGER, tree.province, "kho.hanoi")
         secrets = [create_token(user)[1] for user in (manager, province_manager)]
         db.session.commit()
-        return SimpleNamespace(headers={"Authorization": f"Bearer {secrets[0]}"},
-                               province_headers={"Authorization": f"Bearer {secrets[1]}"},
+        english = {"Accept-Language": "en"}  # messages are compared below
+        return SimpleNamespace(headers={"Authorization": f"Bearer {secrets[0]}", **english},
+                               province_headers={"Authorization": f"Bearer {secrets[1]}", **english},
                                lot_id=lot.id, vero=vero.gtins[0].gtin, vaxzevria=vaxzevria.gtins[0].gtin)
 
 
