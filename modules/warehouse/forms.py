@@ -27,56 +27,57 @@ NOTE_LENGTH = 500
 NOTE_TOO_LONG = _l("At most %(n)d characters.", n=NOTE_LENGTH)
 
 
-class WholeNumberField(StringField):
+class TypedTextField(StringField):
+    """Text a person types that the field turns into a value in ``pre_validate`` (``parse``); what
+    was typed is shown back unchanged when the form comes back with an error."""
+
+    def process_formdata(self, valuelist):
+        self.raw_data = valuelist
+        self.data = None
+        self.text = valuelist[0].strip() if valuelist and valuelist[0] else ""
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else self.show(self.data)
+
+    def show(self, value):
+        return str(value)
+
+    def pre_validate(self, form):
+        text = getattr(self, "text", "")
+        if text:
+            self.data = self.parse(text)
+
+
+class WholeNumberField(TypedTextField):
     """A whole number from ``minimum`` to ``maximum``; ``data`` is an ``int``, or ``None`` when empty."""
 
     def __init__(self, label=None, validators=None, minimum=1, maximum=MAX_DOSES_PER_MOVE, **kwargs):
         super().__init__(label, validators, **kwargs)
         self.minimum, self.maximum = minimum, maximum
 
-    def process_formdata(self, valuelist):
-        self.raw_data = valuelist
-        self.data = None
-        self.text = valuelist[0].strip() if valuelist and valuelist[0] else ""
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else str(self.data)
-
-    def pre_validate(self, form):
-        text = getattr(self, "text", "")
-        if not text:
-            return
+    def parse(self, text):
         if not NUMBER_PATTERN.fullmatch(text):
             raise StopValidation(_l("Enter a whole number, without a unit."))
         value = int(re.sub(r"\D", "", text))
         if not self.minimum <= value <= self.maximum:
             raise StopValidation(_("Enter a whole number from %(low)s to %(high)s.",
                                    low=format_decimal(self.minimum), high=format_decimal(self.maximum)))
-        self.data = value
+        return value
 
 
-class DayField(StringField):
+class DayField(TypedTextField):
     """A day typed as dd/mm/yyyy (the form Vietnamese documents use); ``data`` is a ``date`` or ``None``."""
 
-    def process_formdata(self, valuelist):
-        self.raw_data = valuelist
-        self.data = None
-        self.text = valuelist[0].strip() if valuelist and valuelist[0] else ""
+    def show(self, value):
+        return value.strftime("%d/%m/%Y")
 
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return self.data.strftime("%d/%m/%Y") if isinstance(self.data, date) else ""
-
-    def pre_validate(self, form):
-        text = getattr(self, "text", "")
-        if not text:
-            return
-        self.data = parse_day(text)
-        if self.data is None:
+    def parse(self, text):
+        value = parse_day(text)
+        if value is None:
             raise StopValidation(_l("Enter the date as dd/mm/yyyy, for example 31/12/2025."))
+        return value
 
 
 def parse_day(text):
