@@ -1,6 +1,7 @@
 """Lot labels that warehouse staff print and stick on packs: a GS1-128 barcode and the facts in Vietnamese.
 
-The barcode encodes ``(01) GTIN (17) expiry YYMMDD (10) lot``: FNC1 in first position (what makes Code 128 a
+The barcode (its data and the GS1 checks shared with the manifest in ``reports/barcodes.py``) encodes
+``(01) GTIN (17) expiry YYMMDD (10) lot``: FNC1 in first position (what makes Code 128 a
 GS1-128, read as ``]C1``), the two fixed-length AIs first and the variable-length lot last, so no FNC1 separator is
 needed anywhere else. It is drawn as vectors by reportlab's own Code128, which takes FNC1 as the character "\\xf1".
 
@@ -18,31 +19,30 @@ each side kept clear of anything else.
 """
 import datetime
 import math
-import re
 import unicodedata
 from dataclasses import dataclass
 
 from reportlab.graphics.barcode.code128 import Code128
 
+from reports.barcodes import (  # noqa: F401 (FNC1, LOT_MAX_LENGTH, GS1_CSET82, GTIN, gtin_check_digit re-exported)
+    FNC1,
+    GS1_CSET82,
+    GTIN,
+    LOT_MAX_LENGTH,
+    QUIET_MODULES,
+    check_gtin,
+    check_lot,
+    gs1_lot_data,
+    gs1_lot_hri,
+    gtin_check_digit,
+)
 from reports.document import A4, FONT, FONT_BOLD, draw_text, inch, mm, pdf_bytes
 
 __all__ = ["LotLabel", "lot_labels_pdf", "SIZES", "MAX_LABELS", "gs1_element_string", "human_readable"]
 
 MAX_LABELS = 1000
-FNC1 = "\xf1"
-QUIET_MODULES = 10
 MAX_MODULE_MM = 0.33
 MIN_MODULE_MM = 2 * 25.4 / 300  # two dots of a 300 dpi label printer: narrower bars do not scan reliably
-LOT_MAX_LENGTH = 20  # GS1 AI (10) is X..20
-# GS1 AI encodable character set 82, the only characters a lot number (AI 10) may hold.
-GS1_CSET82 = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]+")
-GTIN = re.compile(r"[0-9]{14}")
-
-
-def gtin_check_digit(first13):
-    """The GS1 mod-10 check digit of the first 13 digits of a GTIN-14."""
-    total = sum(int(digit) * (3 if index % 2 == 0 else 1) for index, digit in enumerate(first13))
-    return str((10 - total % 10) % 10)
 
 
 @dataclass(frozen=True)
@@ -57,15 +57,8 @@ class LotLabel:
     doses_per_vial: int | None = None
 
     def __post_init__(self):
-        if not isinstance(self.gtin, str) or not GTIN.fullmatch(self.gtin):
-            raise ValueError(f"GTIN must be 14 digits, got {self.gtin!r}")
-        if self.gtin[-1] != gtin_check_digit(self.gtin[:13]):
-            raise ValueError(f"GTIN {self.gtin} has a wrong check digit (expected {gtin_check_digit(self.gtin[:13])})")
-        if not isinstance(self.lot, str) or not 1 <= len(self.lot) <= LOT_MAX_LENGTH:
-            raise ValueError(f"lot number must be 1 to {LOT_MAX_LENGTH} characters, got {self.lot!r}")
-        if not GS1_CSET82.fullmatch(self.lot):
-            bad = "".join(sorted({c for c in self.lot if not GS1_CSET82.fullmatch(c)}))
-            raise ValueError(f"lot number {self.lot!r} has characters a GS1 barcode cannot carry: {bad!r}")
+        check_gtin(self.gtin)
+        check_lot(self.lot)
         if not isinstance(self.expiry, datetime.date):
             raise ValueError(f"expiry must be a date, got {self.expiry!r}")
         for name in ("vaccine_name", "manufacturer"):
@@ -82,12 +75,12 @@ class LotLabel:
 
 def gs1_element_string(label):
     """The data to encode: FNC1, then (01) GTIN, (17) YYMMDD, (10) lot, AIs without brackets."""
-    return f"{FNC1}01{label.gtin}17{label.expiry:%y%m%d}10{label.lot}"
+    return gs1_lot_data(label.gtin, label.expiry, label.lot)
 
 
 def human_readable(label):
     """The line printed under the barcode: ``(01) 08936012345674 (17) 261231 (10) AB-12/7``."""
-    return f"(01) {label.gtin} (17) {label.expiry:%y%m%d} (10) {label.lot}"
+    return gs1_lot_hri(label.gtin, label.expiry, label.lot)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,225 @@
+"""Shipments: draft → picked (FEFO) → dispatched (origin → transit) → received (transit → destination,
+rejected doses to wastage) → closed; cancelled before dispatch. The caller commits."""
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from core import audit
+from core.clock import local_today
+from core.db import db, utcnow
+from core.service_errors import ConflictError, ServiceError
+from modules.transport.models import (
+    CANCELLED,
+    CLOSED,
+    DISPATCHED,
+    DRAFT,
+    PARTIALLY_RECEIVED,
+    PICKED,
+    RECEIVED,
+    REJECTION_REASONS,
+    Shipment,
+    ShipmentLine,
+)
+from modules.warehouse import ledger, locations
+from modules.warehouse import services as stock
+from modules.warehouse.ledger import Transfer
+from modules.warehouse.models import TRANSIT, WASTAGE
+
+
+@dataclass(frozen=True)
+class Request:
+    """One thing to send: ``doses`` of a given ``lot``, or of a ``presentation`` to be picked FEFO."""
+
+    doses: int
+    lot: object = None
+    presentation: object = None
+
+
+@dataclass(frozen=True)
+class LineReceipt:
+    """What the destination found for one shipped line."""
+
+    accepted: int
+    rejected: int = 0
+    reason: str | None = None
+    vvm_stage: int | None = None
+
+
+def create_shipment(origin, destination, requests, planned_date=None, vehicle="", driver="", cold_box="",
+                    note="", user=None):
+    """A draft shipment; nothing moves until it is dispatched."""
+    if origin.id == destination.id:
+        raise ServiceError(_("The origin and the destination are the same."), "destination", "same_location")
+    if not requests:
+        raise ServiceError(_("A shipment needs at least one line."), "lines", "no_lines")
+    shipment = Shipment(origin_id=origin.id, destination_id=destination.id, state=DRAFT,
+                        planned_date=planned_date or local_today(), vehicle=vehicle.strip(), driver=driver.strip(),
+                        cold_box=cold_box.strip(), note=note, created_by=user.id if user else None, number="")
+    for index, request in enumerate(requests):
+        try:
+            shipment.lines.append(requested_line(request))
+        except ServiceError as error:
+            raise stock.LineError(index, error) from None
+    db.session.add(shipment)
+    db.session.flush()
+    shipment.number = f"VC-{shipment.created_at:%Y}-{shipment.id:06d}"
+    audit.record("shipment.create", shipment, user=user, details={
+        "number": shipment.number, "origin": origin.code, "destination": destination.code})
+    return shipment
+
+
+def requested_line(request):
+    presentation = request.lot.presentation if request.lot is not None else request.presentation
+    if presentation is None:
+        raise ServiceError(_("Give a lot or a vaccine."), "lot_id", "required")
+    ledger.check_doses(request.doses)
+    if request.doses % presentation.doses_per_vial:
+        raise ServiceError(_("%(doses)d doses is not a whole number of vials of %(per)d doses.",
+                             doses=request.doses, per=presentation.doses_per_vial), "doses", "partial_vial")
+    if request.lot is not None:
+        stock.usable_lot(request.lot)
+    return ShipmentLine(presentation_id=presentation.id, presentation=presentation,
+                        lot_id=request.lot.id if request.lot else None, lot=request.lot, doses=request.doses)
+
+
+def pick(shipment, user=None):
+    """Choose lots for the lines that name only a vaccine (earliest usable expiry first), check the stock
+    and the temperature the lots can share; the shipment becomes "picked"."""
+    require_state(shipment, DRAFT)
+    picked = []
+    for index, line in enumerate(list(shipment.lines)):
+        if line.lot_id is not None:
+            picked.append(line)
+            continue
+        picks, shortage = stock.fefo(shipment.origin, line.presentation, line.doses)
+        if shortage:
+            raise stock.LineError(index, ConflictError(_(
+                "%(missing)d doses of %(vaccine)s are missing at %(origin)s to fill this line.",
+                missing=shortage, vaccine=line.presentation.name, origin=shipment.origin.name),
+                "doses", "shortage"))
+        shipment.lines.remove(line)
+        for lot, doses in picks:
+            picked.append(ShipmentLine(presentation_id=line.presentation_id, presentation=line.presentation,
+                                       lot_id=lot.id, lot=lot, doses=doses))
+    check_on_hand(shipment.origin, picked)
+    shipment.temperature_min, shipment.temperature_max = shared_temperature([line.lot for line in picked])
+    shipment.lines = picked
+    shipment.state = PICKED
+    db.session.flush()
+    audit.record("shipment.pick", shipment, user=user, details={
+        "lots": [(line.lot.lot_number, line.doses) for line in picked]})
+    return shipment
+
+
+def check_on_hand(origin, lines):
+    wanted = {}
+    for line in lines:
+        wanted[line.lot] = wanted.get(line.lot, 0) + line.doses
+    for lot, doses in wanted.items():
+        on_hand = ledger.on_hand(origin.id, lot.id)
+        if on_hand < doses:
+            raise ConflictError(_("Only %(on_hand)d doses of lot %(lot)s are at %(location)s; %(wanted)d requested.",
+                                  on_hand=on_hand, lot=lot.lot_number, location=origin.name, wanted=doses),
+                                "doses", "insufficient_stock")
+
+
+def shared_temperature(lot_list):
+    """The storage range every lot accepts: the intersection of their ranges, or an error naming them."""
+    low = max(lot.presentation.storage_min_c for lot in lot_list)
+    high = min(lot.presentation.storage_max_c for lot in lot_list)
+    if low > high:
+        names = ", ".join(sorted({f"{lot.lot_number} ({lot.presentation.name} {lot.presentation.storage_range})"
+                                  for lot in lot_list}))
+        raise ConflictError(_("These lots cannot travel at the same temperature: %(lots)s.", lots=names),
+                            "lines", "incompatible_temperatures")
+    return low, high
+
+
+def dispatch(shipment, user=None):
+    """Move every line from the origin into transit, in one transaction."""
+    require_state(shipment, PICKED)
+    today = local_today()
+    for line in shipment.lines:
+        stock.usable_lot(line.lot, today)
+    transit = locations.virtual(TRANSIT)
+    ledger.post([Transfer(line.lot, shipment.origin, transit, line.doses) for line in shipment.lines],
+                "dispatch", user=user, reference=shipment.number)
+    shipment.state = DISPATCHED
+    shipment.dispatched_at = utcnow()
+    audit.record("shipment.dispatch", shipment, user=user, details={"number": shipment.number})
+    return shipment
+
+
+def receive(shipment, results, user=None):
+    """Record what arrived: ``results`` maps each line id to a :class:`LineReceipt`. Accepted doses go
+    from transit to the destination; rejected ones, with their reason, to wastage."""
+    require_state(shipment, DISPATCHED)
+    missing = [line.id for line in shipment.lines if line.id not in results]
+    unknown = sorted(set(results) - {line.id for line in shipment.lines})
+    if missing or unknown:
+        raise ServiceError(_("Report every line of the shipment, and only those."), "lines", "lines_mismatch")
+    transit, wastage = locations.virtual(TRANSIT), locations.virtual(WASTAGE)
+    accepted, rejected = [], []
+    for index, line in enumerate(shipment.lines):
+        result = results[line.id]
+        try:
+            check_line_receipt(line, result)
+        except ServiceError as error:
+            raise stock.LineError(index, error) from None
+        line.accepted, line.rejected = result.accepted, result.rejected
+        line.reject_reason, line.vvm_stage = result.reason, result.vvm_stage
+        if result.accepted:
+            accepted.append(Transfer(line.lot, transit, shipment.destination, result.accepted))
+        if result.rejected:
+            rejected.append((Transfer(line.lot, transit, wastage, result.rejected), result.reason))
+    if accepted:
+        ledger.post(accepted, "shipment_receipt", user=user, reference=shipment.number)
+    for transfer, reason in rejected:
+        ledger.post([transfer], "rejection", user=user, reason=reason, reference=shipment.number)
+    shipment.state = PARTIALLY_RECEIVED if rejected else RECEIVED
+    shipment.received_at = utcnow()
+    audit.record("shipment.receive", shipment, user=user, details={
+        "accepted": sum(line.accepted for line in shipment.lines),
+        "rejected": sum(line.rejected for line in shipment.lines)})
+    return shipment
+
+
+def check_line_receipt(line, result):
+    for name in ("accepted", "rejected"):
+        value = getattr(result, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ServiceError(_("Enter a whole number of doses, 0 or more."), name, "not_a_number")
+    if result.accepted + result.rejected != line.doses:
+        raise ServiceError(_("Accepted and rejected doses must add up to the %(doses)d shipped.", doses=line.doses),
+                           "accepted", "does_not_add_up")
+    if result.rejected and result.reason not in REJECTION_REASONS:
+        raise ServiceError(_("Give the reason for the rejected doses."), "reason", "reason_required")
+    if result.vvm_stage is not None and result.vvm_stage not in (1, 2, 3, 4):
+        raise ServiceError(_("The VVM stage is 1, 2, 3 or 4."), "vvm_stage", "bad_vvm_stage")
+
+
+def cancel(shipment, user=None):
+    """Give up a shipment that has not left: nothing had moved, so nothing moves back."""
+    require_state(shipment, DRAFT, PICKED)
+    shipment.state = CANCELLED
+    audit.record("shipment.cancel", shipment, user=user, details={"number": shipment.number})
+    return shipment
+
+
+def close(shipment, user=None):
+    require_state(shipment, RECEIVED, PARTIALLY_RECEIVED)
+    shipment.state = CLOSED
+    audit.record("shipment.close", shipment, user=user, details={"number": shipment.number})
+    return shipment
+
+
+def require_state(shipment, *states):
+    if shipment.state not in states:
+        raise ConflictError(_("Shipment %(number)s is %(state)s: this cannot be done now.",
+                              number=shipment.number, state=shipment.state), "state", "wrong_state")
+
+
+def by_number(number):
+    return db.session.scalar(select(Shipment).where(Shipment.number == (number or "").strip().upper()))
+
