@@ -42,7 +42,7 @@ from reports.barcodes import (
     gs1_lot_data,
     gs1_lot_hri,
 )
-from reports.document import A4, ELLIPSIS, FONT, FONT_BOLD, draw_text, fit_text, inch, mm, nfc, pdf_bytes
+from reports.document import A4, ELLIPSIS, FONT, FONT_BOLD, draw_text, fit_text, inch, mm, pdf_bytes
 
 __all__ = ["Party", "ManifestLine", "Section", "Manifest", "manifest_pdf", "LANGUAGES", "MAX_LINES"]
 
@@ -447,7 +447,9 @@ class FirstPageHeader(Block):
     def party_layout(self, party):
         inner = self.party_width - 5 * mm
         name, name_size = fit_lines(party.name, FONT_BOLD, (9.5, 8.5, 8), inner, 2)
-        address = wrap(f"{self.texts['address']}: {party.address}", FONT, BODY, inner)[:4] if party.address else []
+        address = []
+        if party.address:
+            address, _ = fit_lines(f"{self.texts['address']}: {party.address}", FONT, (BODY,), inner, 3)
         height = 2.5 * mm + SMALL + 1.5 * mm + len(name) * name_size * 1.2 + (1 + len(address)) * LEADING + 2 * mm
         return (name, name_size), address, height
 
