@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import sqlite3
+import threading
 import uuid
 from contextlib import closing
 
@@ -16,6 +17,7 @@ import pytest
 from flask.testing import FlaskCliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 import translations
 from core import create_app, roles, schema
@@ -153,6 +155,17 @@ def app(make_app):
 def empty_app(empty_database_url, make_app):
     """An app on a database without any table, for tests of migrations and `vaxchain init`."""
     return make_app(SQLALCHEMY_DATABASE_URI=empty_database_url)
+
+
+@pytest.fixture
+def live_server(app):
+    """The test's app served by a real threaded HTTP server on a free port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -4,9 +4,6 @@ import threading
 import urllib.error
 import urllib.request
 
-import pytest
-from werkzeug.serving import make_server
-
 from core import roles
 from core.db import db
 from core.tokens import create_token
@@ -14,16 +11,6 @@ from modules.warehouse import ledger
 from tests.warehouse.helpers import build_tree, receive_lot, user_at, vaccine_with_gtin
 
 CLIENTS = 24
-
-
-@pytest.fixture
-def server(app):
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=5)
 
 
 def post(url, token, body):
@@ -36,7 +23,7 @@ def post(url, token, body):
         return error.code, json.loads(error.read())
 
 
-def test_clients_racing_for_the_last_doses_never_oversell(app, server):
+def test_clients_racing_for_the_last_doses_never_oversell(app, live_server):
     with app.app_context():
         tree = build_tree()
         lot = receive_lot(tree.site_a, vaccine_with_gtin("VEROCELL"), "RACE1", doses=10)
@@ -48,7 +35,7 @@ def test_clients_racing_for_the_last_doses_never_oversell(app, server):
 
     def take_one():
         start.wait()
-        results.append(post(f"{server}/api/v1/adjustments", secret,
+        results.append(post(f"{live_server}/api/v1/adjustments", secret,
                             {"location": "DT-PX", "lot_id": lot_id, "doses": -1, "reason": "broken"}))
 
     threads = [threading.Thread(target=take_one) for _ in range(CLIENTS)]
