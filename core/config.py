@@ -27,6 +27,8 @@ def load_settings(instance_path, overrides=None):
         "VAXCHAIN_PLUGINS": env.get("VAXCHAIN_PLUGINS", ""),
         "VAXCHAIN_ENTRY_POINT_PLUGINS": env.get("VAXCHAIN_ENTRY_POINT_PLUGINS", "1") != "0",
         "VAXCHAIN_IDLE_TIMEOUT_MINUTES": _int_env("VAXCHAIN_IDLE_TIMEOUT_MINUTES", 30),
+        # minutes outside a shipment's range before it counts as a temperature excursion
+        "VAXCHAIN_EXCURSION_MINUTES": _int_env("VAXCHAIN_EXCURSION_MINUTES", 60),
         # reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted
         "VAXCHAIN_PROXY_COUNT": _int_env("VAXCHAIN_PROXY_COUNT", 0, minimum=0),
         "SESSION_COOKIE_SECURE": env.get("VAXCHAIN_COOKIE_SECURE", "0") == "1",

@@ -122,6 +122,17 @@ def lot_recipients(lot, limit):
     """
 
 
+@hookspec
+def manifest_sections(shipment):
+    """Add sections to a shipment's transport manifest (PDF).
+
+    Called each time a manifest is built, in its language's request context.
+
+    :param shipment: the :class:`modules.transport.models.Shipment`.
+    :return: a list of :class:`reports.manifest.Section` (title and rows of label/value pairs), or None.
+    """
+
+
 # --- Access -----------------------------------------------------------------------------------------
 
 @hookspec(firstresult=True)
@@ -150,6 +161,42 @@ def stock_moved(moves):
     session commits them with the moves, raising undoes them.
 
     :param moves: a list of :class:`modules.warehouse.models.Move`, all from one operation.
+    :return: ignored.
+    """
+
+
+@hookspec
+def shipment_dispatched(shipment):
+    """React to a shipment leaving its origin (its doses are now in transit).
+
+    Called inside the dispatch's transaction, after the moves are flushed; raising undoes the dispatch.
+
+    :param shipment: the :class:`modules.transport.models.Shipment`.
+    :return: ignored.
+    """
+
+
+@hookspec
+def shipment_received(shipment):
+    """React to a shipment received at its destination (accepted and rejected doses recorded).
+
+    Called inside the receipt's transaction, after the moves are flushed; raising undoes the receipt.
+
+    :param shipment: the :class:`modules.transport.models.Shipment` (its lines hold accepted/rejected).
+    :return: ignored.
+    """
+
+
+@hookspec
+def temperature_excursion(shipment, report):
+    """React to a temperature excursion found in a shipment's data-logger readings.
+
+    Called when the shipment is received with an excursion on record (its lots are then held at the
+    destination pending release), inside the receipt's transaction.
+
+    :param shipment: the :class:`modules.transport.models.Shipment`.
+    :param report: the :class:`modules.transport.temperature.TemperatureReport` (excursions, minutes
+        above and below the range).
     :return: ignored.
     """
 

@@ -5,7 +5,7 @@ Registered with the plugin manager like any plugin; its hook implementations liv
 from pathlib import Path
 
 from core.hookspecs import hookimpl
-from modules.transport import models  # noqa: F401  (tables known to the app and to migrations)
+from modules.transport import api, models  # noqa: F401  (models: tables known to the app and migrations)
 
 HERE = Path(__file__).resolve().parent
 
@@ -13,3 +13,8 @@ HERE = Path(__file__).resolve().parent
 @hookimpl
 def migration_directory():
     return HERE / "migrations" / "versions"
+
+
+@hookimpl
+def api_blueprints():
+    return [api.api]

@@ -1,7 +1,7 @@
 """Cold-chain shipments and their lines."""
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, utcnow
@@ -70,3 +70,15 @@ class ShipmentLine(db.Model):
     @property
     def vials(self):
         return self.doses // self.presentation.doses_per_vial
+
+
+class Reading(db.Model):
+    """One data-logger reading taken during a shipment."""
+
+    __tablename__ = "transport_reading"
+    __table_args__ = (Index("ix_transport_reading_shipment_at", "shipment_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("transport_shipment.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    celsius: Mapped[float] = mapped_column(Float)

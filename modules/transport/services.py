@@ -2,13 +2,15 @@
 rejected doses to wastage) → closed; cancelled before dispatch. The caller commits."""
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
-from core import audit
+from core import audit, plugins
 from core.clock import local_today
 from core.db import db, utcnow
 from core.service_errors import ConflictError, ServiceError
+from modules.transport import temperature
 from modules.transport.models import (
     CANCELLED,
     CLOSED,
@@ -18,6 +20,7 @@ from modules.transport.models import (
     PICKED,
     RECEIVED,
     REJECTION_REASONS,
+    Reading,
     Shipment,
     ShipmentLine,
 )
@@ -141,13 +144,14 @@ def dispatch(shipment, user=None):
     require_state(shipment, PICKED)
     today = local_today()
     for line in shipment.lines:
-        stock.usable_lot(line.lot, today)
+        stock.usable_lot(line.lot, today, location=shipment.origin)
     transit = locations.virtual(TRANSIT)
     ledger.post([Transfer(line.lot, shipment.origin, transit, line.doses) for line in shipment.lines],
                 "dispatch", user=user, reference=shipment.number)
     shipment.state = DISPATCHED
     shipment.dispatched_at = utcnow()
     audit.record("shipment.dispatch", shipment, user=user, details={"number": shipment.number})
+    plugins.hook().shipment_dispatched(shipment=shipment)
     return shipment
 
 
@@ -182,7 +186,49 @@ def receive(shipment, results, user=None):
     audit.record("shipment.receive", shipment, user=user, details={
         "accepted": sum(line.accepted for line in shipment.lines),
         "rejected": sum(line.rejected for line in shipment.lines)})
+    report = temperature_report(shipment)
+    if report.has_excursion:
+        hold_after_excursion(shipment, report, user)
+    plugins.hook().shipment_received(shipment=shipment)
     return shipment
+
+
+def hold_after_excursion(shipment, report, user):
+    """Hold the accepted doses at the destination until someone checks them and releases the hold."""
+    reason = _("Temperature excursion during shipment %(number)s: %(above)d min above, %(below)d min below "
+               "%(low)d…%(high)d °C.", number=shipment.number, above=round(report.minutes_above),
+               below=round(report.minutes_below), low=shipment.temperature_min, high=shipment.temperature_max)
+    for lot in {line.lot for line in shipment.lines if line.accepted}:
+        stock.place_hold(shipment.destination, lot, reason, reference=shipment.number, user=user)
+    plugins.hook().temperature_excursion(shipment=shipment, report=report)
+
+
+# --- Temperatures -----------------------------------------------------------------------------------
+
+def record_temperatures(shipment, readings, user=None):
+    """Keep a shipment's data-logger readings (a new upload replaces the previous one)."""
+    if shipment.state not in (PICKED, DISPATCHED, RECEIVED, PARTIALLY_RECEIVED):
+        require_state(shipment, DISPATCHED)
+    temperature.check_readings(readings)
+    db.session.execute(delete(Reading).where(Reading.shipment_id == shipment.id))
+    db.session.execute(insert(Reading), [{"shipment_id": shipment.id, "at": r.at, "celsius": r.celsius}
+                                         for r in readings])
+    report = temperature_report(shipment)
+    audit.record("shipment.temperatures", shipment, user=user, details={
+        "readings": len(readings), "excursions": len(report.excursions)})
+    return report
+
+
+def readings_of(shipment):
+    rows = db.session.execute(select(Reading.at, Reading.celsius).where(Reading.shipment_id == shipment.id)
+                              .order_by(Reading.at))
+    return [temperature.Reading(at, celsius) for at, celsius in rows]
+
+
+def temperature_report(shipment):
+    tolerance = current_app.config["VAXCHAIN_EXCURSION_MINUTES"]
+    return temperature.analyse(readings_of(shipment), shipment.temperature_min, shipment.temperature_max,
+                               tolerance_minutes=tolerance)
 
 
 def check_line_receipt(line, result):

@@ -115,3 +115,25 @@ class Balance(db.Model):
 
     location: Mapped[Location] = relationship()
     lot: Mapped[Lot] = relationship()
+
+
+class Hold(db.Model):
+    """Doses of a lot held back at one location (e.g. after a temperature excursion on the way there)
+    until someone releases them; the lot stays usable elsewhere."""
+
+    __tablename__ = "warehouse_hold"
+    __table_args__ = (Index("ix_warehouse_hold_location_lot", "location_id", "lot_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("warehouse_location.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots_lot.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+    location: Mapped[Location] = relationship()
+    lot: Mapped[Lot] = relationship()

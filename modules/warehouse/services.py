@@ -10,14 +10,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from core import audit
 from core.clock import local_today
-from core.db import db
+from core.db import db, utcnow
 from core.service_errors import ConflictError, ServiceError
 from modules.lots import services as lots
 from modules.lots.models import USABLE_STATUSES, Lot, Presentation
 from modules.warehouse import ledger, locations
 from modules.warehouse.ledger import Transfer
-from modules.warehouse.models import ADJUSTMENT, SUPPLIER, WASTAGE, Balance, Location, Move
+from modules.warehouse.models import ADJUSTMENT, SUPPLIER, WASTAGE, Balance, Hold, Location, Move
 
 EXPIRING_SOON_DAYS = 30
 MAX_REFERENCE = 64  # Move.reference
@@ -142,9 +143,12 @@ def receipt_doses(line, presentation):
 
 # --- Transfers, adjustments, counts ----------------------------------------------------------------
 
-def usable_lot(lot, on=None):
-    """Refuse a lot that may not be issued: blocked or expired on the day."""
+def usable_lot(lot, on=None, location=None):
+    """Refuse a lot that may not be issued: blocked or expired on the day, or held at ``location``."""
     on = on or local_today()
+    if location is not None and is_held(location, lot):
+        raise ConflictError(_("Lot %(lot)s is held at %(location)s pending release.", lot=lot.lot_number,
+                              location=location.name), "lot_id", "lot_on_hold")
     if lot.status not in USABLE_STATUSES:
         raise ConflictError(_("Lot %(lot)s is %(status)s and cannot be issued.", lot=lot.lot_number,
                               status=lots.status_label(lot.status)), "lot_id", "lot_blocked")
@@ -156,7 +160,7 @@ def usable_lot(lot, on=None):
 
 def transfer(source, destination, lot, doses, user=None, note=""):
     """Send doses of a usable lot from one store or site to another within the user's subtree."""
-    usable_lot(lot)
+    usable_lot(lot, location=source)
     if source.id == destination.id:
         raise ServiceError(_("The source and the destination are the same."), "destination", "same_location")
     return ledger.post([Transfer(lot, source, destination, doses)], "transfer", user=user, note=note)
@@ -267,10 +271,11 @@ def fefo(location, presentation, doses, on=None):
     ``(picks, shortage)`` with picks as ``[(lot, doses)]``."""
     on = on or local_today()
     picks, wanted = [], doses
+    held = held_lot_ids(location)
     for line in stock([location.id], presentation=presentation):
         if wanted <= 0:
             break
-        if line.lot.is_usable(on):
+        if line.lot.is_usable(on) and line.lot.id not in held:
             take = min(wanted, line.doses)
             picks.append((line.lot, take))
             wanted -= take
@@ -295,3 +300,44 @@ def moves_at(location_ids, lot=None, kind=None, limit=100, before_id=None):
     if before_id:
         query = query.where(Move.id < before_id)
     return db.session.scalars(query.order_by(Move.id.desc()).limit(limit)).all()
+
+
+# --- Holds ------------------------------------------------------------------------------------------
+
+def place_hold(location, lot, reason, reference=None, user=None):
+    """Hold a lot's doses at one location (it stays usable elsewhere) until released."""
+    if is_held(location, lot):
+        return None
+    hold = Hold(location_id=location.id, lot_id=lot.id, reason=reason, reference=reference,
+                created_by=user.id if user else None)
+    db.session.add(hold)
+    db.session.flush()
+    audit.record("stock.hold", hold, user=user, details={"location": location.code, "lot": lot.lot_number,
+                                                        "reason": reason})
+    return hold
+
+
+def release_hold(hold, reason, user=None):
+    reason = " ".join((reason or "").split())
+    if len(reason) < 3:
+        raise ServiceError(_("Give the reason for this change."), "reason", "reason_required")
+    if hold.released_at is not None:
+        raise ConflictError(_("This hold has already been released."), "hold", "already_released")
+    hold.released_at, hold.released_by, hold.release_reason = utcnow(), user.id if user else None, reason
+    audit.record("stock.release", hold, user=user, details={"reason": reason})
+    return hold
+
+
+def active_holds(location_ids):
+    return db.session.scalars(select(Hold).where(Hold.location_id.in_(location_ids), Hold.released_at.is_(None))
+                              .order_by(Hold.id)).all()
+
+
+def is_held(location, lot):
+    return db.session.scalar(select(Hold.id).where(Hold.location_id == location.id, Hold.lot_id == lot.id,
+                                                   Hold.released_at.is_(None)).limit(1)) is not None
+
+
+def held_lot_ids(location):
+    return set(db.session.scalars(select(Hold.lot_id).where(Hold.location_id == location.id,
+                                                            Hold.released_at.is_(None))))

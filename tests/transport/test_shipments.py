@@ -134,3 +134,78 @@ def test_lines_must_be_whole_vials_and_lots_usable(world):
     with pytest.raises(ServiceError) as refused:
         services.create_shipment(tree.national, tree.national, [Request(doses=6, lot=frozen)])
     assert refused.value.field == "destination"
+
+
+def readings_every_30_minutes(start, temperatures):
+    from datetime import timedelta
+
+    from modules.transport.temperature import Reading
+    return [Reading(start + timedelta(minutes=30 * i), celsius) for i, celsius in enumerate(temperatures)]
+
+
+def test_an_excursion_holds_the_lots_at_the_destination_until_released(world):
+    from core.db import utcnow
+
+    tree, _vero, late, *_ = world
+    shipment = picked(tree, [Request(doses=20, lot=late)])
+    services.dispatch(shipment)
+    start = utcnow()
+    report = services.record_temperatures(shipment, readings_every_30_minutes(start, [5, 5, 12, 13, 12, 11, 5]))
+    assert report.has_excursion and report.minutes_above == 120
+    services.receive(shipment, {shipment.lines[0].id: LineReceipt(accepted=20)})
+    db.session.commit()
+    assert stock.is_held(tree.site_a, late)
+    with pytest.raises(ServiceError) as refused:
+        stock.transfer(tree.site_a, tree.site_b, late, 1)
+    assert refused.value.code == "lot_on_hold"
+    stock.transfer(tree.national, tree.site_b, late, 1)  # still usable where nothing happened
+    hold = stock.active_holds([tree.site_a.id])[0]
+    stock.release_hold(hold, "Checked VVM: stage 1, usable")
+    db.session.commit()
+    stock.transfer(tree.site_a, tree.site_b, late, 1)
+
+
+def test_a_short_door_opening_is_not_an_excursion(world):
+    from core.db import utcnow
+
+    tree, _vero, late, *_ = world
+    shipment = picked(tree, [Request(doses=20, lot=late)])
+    services.dispatch(shipment)
+    report = services.record_temperatures(shipment, readings_every_30_minutes(utcnow(), [5, 9, 5, 5]))
+    assert not report.has_excursion and report.minutes_above == 30
+    services.receive(shipment, {shipment.lines[0].id: LineReceipt(accepted=20)})
+    assert not stock.is_held(tree.site_a, late)
+
+
+def test_readings_far_outside_any_physical_range_are_refused(world):
+    from core.db import utcnow
+
+    tree, _vero, late, *_ = world
+    shipment = picked(tree, [Request(doses=20, lot=late)])
+    with pytest.raises(ServiceError) as refused:
+        services.record_temperatures(shipment, readings_every_30_minutes(utcnow(), [5, 500]))
+    assert refused.value.field == "readings[1].celsius"
+
+
+def test_dispatch_and_receipt_fire_their_hooks(make_app):
+    from core.hookspecs import hookimpl
+
+    seen = []
+
+    class Listener:
+        @hookimpl
+        def shipment_dispatched(self, shipment):
+            seen.append(("dispatched", shipment.number))
+
+        @hookimpl
+        def shipment_received(self, shipment):
+            seen.append(("received", shipment.state))
+
+    app = make_app(plugins=[("listener", Listener())])
+    with app.app_context():
+        tree = build_tree()
+        lot = receive_lot(tree.national, vaccine_with_gtin("VEROCELL"), "VC-HOOK", doses=10)
+        shipment = picked(tree, [Request(doses=10, lot=lot)])
+        services.dispatch(shipment)
+        services.receive(shipment, {shipment.lines[0].id: LineReceipt(accepted=10)})
+        assert seen == [("dispatched", shipment.number), ("received", RECEIVED)]
