@@ -122,6 +122,19 @@ def lot_recipients(lot, limit):
     """
 
 
+@hookspec(firstresult=True)
+def remaining_demand(locations, presentation):
+    """Say how many doses each destination still needs, for allocation by remaining demand.
+
+    Called when an allocation plan uses the "demand" strategy. The injection module answers it
+    (target population × doses in the series − doses already given).
+
+    :param locations: the destination :class:`modules.warehouse.models.Location` objects.
+    :param presentation: the vaccine (:class:`modules.lots.models.Presentation`).
+    :return: a dict ``{location_id: doses}``, or None when you cannot tell. Stops at the first non-None result.
+    """
+
+
 @hookspec
 def manifest_sections(shipment):
     """Add sections to a shipment's transport manifest (PDF).

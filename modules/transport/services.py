@@ -86,16 +86,17 @@ def requested_line(request):
                         lot_id=request.lot.id if request.lot else None, lot=request.lot, doses=request.doses)
 
 
-def pick(shipment, user=None):
-    """Choose lots for the lines that name only a vaccine (earliest usable expiry first), check the stock
-    and the temperature the lots can share; the shipment becomes "picked"."""
+def pick(shipment, user=None, min_expiry=None):
+    """Choose lots for the lines that name only a vaccine (earliest usable expiry first, none expiring
+    before ``min_expiry``), check the stock and the temperature the lots can share; the shipment
+    becomes "picked"."""
     require_state(shipment, DRAFT)
     picked = []
     for index, line in enumerate(list(shipment.lines)):
         if line.lot_id is not None:
             picked.append(line)
             continue
-        picks, shortage = stock.fefo(shipment.origin, line.presentation, line.doses)
+        picks, shortage = stock.fefo(shipment.origin, line.presentation, line.doses, min_expiry=min_expiry)
         if shortage:
             raise stock.LineError(index, ConflictError(_(
                 "%(missing)d doses of %(vaccine)s are missing at %(origin)s to fill this line.",

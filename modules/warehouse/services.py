@@ -266,15 +266,17 @@ def lots_query(presentation=None, location_ids=None):
     return query
 
 
-def fefo(location, presentation, doses, on=None):
-    """Which lots to issue ``doses`` from: usable ones, earliest expiry first. Returns
-    ``(picks, shortage)`` with picks as ``[(lot, doses)]``."""
+def fefo(location, presentation, doses, on=None, min_expiry=None):
+    """Which lots to issue ``doses`` from: usable ones (expiring no earlier than ``min_expiry`` when
+    given), earliest expiry first. Returns ``(picks, shortage)`` with picks as ``[(lot, doses)]``."""
     on = on or local_today()
     picks, wanted = [], doses
     held = held_lot_ids(location)
     for line in stock([location.id], presentation=presentation):
         if wanted <= 0:
             break
+        if min_expiry is not None and line.lot.expiry < min_expiry:
+            continue
         if line.lot.is_usable(on) and line.lot.id not in held:
             take = min(wanted, line.doses)
             picks.append((line.lot, take))
