@@ -4,8 +4,11 @@ Registered with the plugin manager like any plugin; its hook implementations liv
 """
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
+
 from core.hookspecs import hookimpl
-from modules.transport import api, models  # noqa: F401  (models: tables known to the app and migrations)
+from core.menu import MenuItem
+from modules.transport import api, models, views  # noqa: F401  (models: tables known to the app and migrations)
 
 HERE = Path(__file__).resolve().parent
 
@@ -18,3 +21,17 @@ def migration_directory():
 @hookimpl
 def api_blueprints():
     return [api.api]
+
+
+@hookimpl
+def web_blueprints():
+    return [views.bp]
+
+
+@hookimpl
+def menu_items():
+    section = _l("Transport")
+    return [
+        MenuItem(_l("Shipments"), "transport.shipments", section=section, order=300),
+        MenuItem(_l("Receive a shipment"), "transport.receive_scan", section=section, order=310),
+    ]
