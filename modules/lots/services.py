@@ -126,7 +126,7 @@ class PresentationData:
 def save_presentation(data, presentation=None, user=None):
     """Create a presentation, or update ``presentation``, after checking every field."""
     check_presentation(data, presentation)
-    gtins = [normalise_gtin_field(value, index) for index, value in enumerate(data.gtins)]
+    gtins = [normalise_gtin_field(value) for value in data.gtins]
     taken = db.session.scalars(select(Gtin).where(Gtin.gtin.in_(gtins))).all()
     for gtin in taken:
         if presentation is None or gtin.presentation_id != presentation.id:
@@ -179,11 +179,12 @@ def whole_in(field_name, value, lowest, highest):
                            field_name, "out_of_range")
 
 
-def normalise_gtin_field(value, index):
+def normalise_gtin_field(value, field="gtins"):
+    """A typed GTIN (not a scan): its errors name ``field`` rather than the scan field "code"."""
     try:
         return normalise_gtin(value)
     except ScanError as exc:
-        raise ServiceError(exc.message, "gtins", exc.code) from None
+        raise ServiceError(exc.message, field, exc.code) from None
 
 
 # --- Lots ----------------------------------------------------------------------------------------------
@@ -237,14 +238,20 @@ def change_status(lot, to_status, reason, user=None):
         raise ConflictError(_("A lot that is %(current)s cannot become %(wanted)s.",
                               current=status_label(lot.status), wanted=status_label(to_status)),
                             "status", "bad_transition")
-    reason = " ".join((reason or "").split())
-    if len(reason) < 3:
-        raise ServiceError(_("Give the reason for this change."), "reason", "reason_required")
+    reason = required_reason(reason)
     db.session.add(StatusChange(lot_id=lot.id, from_status=lot.status, to_status=to_status, reason=reason,
                                 user_id=user.id if user else None))
     audit.record("lot.status", lot, user=user, details={"from": lot.status, "to": to_status, "reason": reason})
     lot.status = to_status
     return lot
+
+
+def required_reason(reason):
+    """The reason a user gave for a change, single-spaced; refused when missing or too short to mean anything."""
+    reason = " ".join((reason or "").split())
+    if len(reason) < 3:
+        raise ServiceError(_("Give the reason for this change."), "reason", "reason_required")
+    return reason
 
 
 def recall(lot, reason, user=None):

@@ -11,6 +11,7 @@ from core.clock import local_today
 from core.db import db, utcnow
 from core.service_errors import ConflictError, ServiceError
 from modules.transport import temperature
+from modules.transport.labels import STATE_LABELS
 from modules.transport.models import (
     CANCELLED,
     CLOSED,
@@ -120,12 +121,10 @@ def check_on_hand(origin, lines):
     wanted = {}
     for line in lines:
         wanted[line.lot] = wanted.get(line.lot, 0) + line.doses
+    on_hand = ledger.on_hand_of(origin.id, [lot.id for lot in wanted])
     for lot, doses in wanted.items():
-        on_hand = ledger.on_hand(origin.id, lot.id)
-        if on_hand < doses:
-            raise ConflictError(_("Only %(on_hand)d doses of lot %(lot)s are at %(location)s; %(wanted)d requested.",
-                                  on_hand=on_hand, lot=lot.lot_number, location=origin.name, wanted=doses),
-                                "doses", "insufficient_stock")
+        if on_hand.get(lot.id, 0) < doses:
+            raise ledger.InsufficientStock(origin, lot, doses, on_hand.get(lot.id, 0))
 
 
 def shared_temperature(lot_list):
@@ -264,7 +263,8 @@ def close(shipment, user=None):
 def require_state(shipment, *states):
     if shipment.state not in states:
         raise ConflictError(_("Shipment %(number)s is %(state)s: this cannot be done now.",
-                              number=shipment.number, state=shipment.state), "state", "wrong_state")
+                              number=shipment.number, state=STATE_LABELS.get(shipment.state, shipment.state)),
+                            "state", "wrong_state")
 
 
 def by_number(number):

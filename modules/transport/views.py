@@ -7,7 +7,6 @@ origin or its destination; anyone else gets the 404 of a shipment that does not 
 """
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_, select
@@ -33,6 +32,7 @@ from modules.transport.forms import (
     receive_rows,
     shipment_form,
 )
+from modules.transport.labels import STATE_LABELS
 from modules.transport.models import (
     CANCELLED,
     CLOSED,
@@ -53,15 +53,6 @@ SHIPPERS = (LOGISTICS_OFFICER, WAREHOUSE_MANAGER)
 RECEIVERS = (WAREHOUSE_MANAGER, SITE_STAFF)
 READERS = (LOGISTICS_OFFICER, WAREHOUSE_MANAGER, SITE_STAFF, VIEWER)
 LIST_LIMIT = 200
-STATE_LABELS = {
-    DRAFT: _l("Draft"),
-    PICKED: _l("Picked"),
-    DISPATCHED: _l("Dispatched"),
-    RECEIVED: _l("Received"),
-    PARTIALLY_RECEIVED: _l("Partially received"),
-    CLOSED: _l("Closed"),
-    CANCELLED: _l("Cancelled"),
-}
 STATE_BADGES = {DRAFT: "warn", PICKED: "warn", DISPATCHED: "warn", RECEIVED: "ok", PARTIALLY_RECEIVED: "warn",
                 CLOSED: "ok", CANCELLED: "bad"}
 TEMPERATURE_STATES = (PICKED, DISPATCHED, RECEIVED, PARTIALLY_RECEIVED)

@@ -99,10 +99,7 @@ def receipt_lot(line, user):
         scan = lots.parse(line.code)
         gtin, lot_number, expiry = scan.gtin, scan.lot, scan.expiry
     else:
-        try:
-            gtin = lots.normalise_gtin(line.gtin or "")
-        except lots.ScanError as error:  # a typed GTIN, not a scan: the field is "gtin", not "code"
-            raise ServiceError(error.message, "gtin", error.code) from None
+        gtin = lots.normalise_gtin_field(line.gtin or "", "gtin")
         lot_number, expiry = (line.lot or "").strip(), line.expiry
     presentation = lots.presentation_for_gtin(gtin)
     if presentation is None:
@@ -320,9 +317,7 @@ def place_hold(location, lot, reason, reference=None, user=None):
 
 
 def release_hold(hold, reason, user=None):
-    reason = " ".join((reason or "").split())
-    if len(reason) < 3:
-        raise ServiceError(_("Give the reason for this change."), "reason", "reason_required")
+    reason = lots.required_reason(reason)
     if hold.released_at is not None:
         raise ConflictError(_("This hold has already been released."), "hold", "already_released")
     hold.released_at, hold.released_by, hold.release_reason = utcnow(), user.id if user else None, reason
