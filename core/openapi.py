@@ -29,7 +29,7 @@ def build(blueprints, version):
         for doc in blueprint.docs:
             path = prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", doc.rule)
             for method in doc.methods:
-                paths.setdefault(path, {})[method.lower()] = operation(blueprint, doc, path)
+                paths.setdefault(path, {})[method.lower()] = operation(blueprint, doc, path_parameters(doc.rule))
     return {
         "openapi": "3.1.0",
         "info": {"title": "vaxchain API", "version": version or "0",
@@ -48,7 +48,17 @@ def build(blueprints, version):
     }
 
 
-def operation(blueprint, doc, path):
+CONVERTER_TYPES = {"int": "integer", "float": "number"}
+
+
+def path_parameters(rule):
+    """The parameters of a Flask rule's path, typed by their converters (``<int:shipment_id>``: integer)."""
+    return [{"name": name, "in": "path", "required": True,
+             "schema": {"type": CONVERTER_TYPES.get(converter, "string")}}
+            for converter, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule)]
+
+
+def operation(blueprint, doc, path_params):
     op = {
         "operationId": f"{blueprint.name}.{doc.endpoint}",
         "summary": doc.summary,
@@ -66,9 +76,8 @@ def operation(blueprint, doc, path):
         op["security"] = [{"bearer": []}, {"session": []}]
         if doc.roles:
             op["description"] = "Roles: " + ", ".join(doc.roles) + " (and admin)."
-    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for name in re.findall(r"{(\w+)}", path)]
-    op["parameters"] = parameters + doc.parameters
+    declared = {(p["name"], p["in"]) for p in doc.parameters}  # a description given by the endpoint wins
+    op["parameters"] = [p for p in path_params if (p["name"], "path") not in declared] + doc.parameters
     if doc.request_schema:
         op["requestBody"] = {"required": True,
                              "content": {"application/json": {"schema": doc.request_schema}}}

@@ -1,4 +1,5 @@
 """The JSON API plumbing: tokens, sessions, errors, bodies, pagination and the OpenAPI document."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -186,3 +187,14 @@ def test_openapi_lists_every_endpoint_of_every_module(echo_app):
     assert echo["requestBody"]["content"]["application/json"]["schema"]["required"] == ["name"]
     assert echo["responses"]["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     assert document["paths"]["/api/v1/openapi.json"]["get"]["security"] == []
+
+
+def test_openapi_path_parameters_are_exactly_those_of_each_path_and_typed(app, client):
+    document = client.get("/api/v1/openapi.json").json
+    for path, operations in document["paths"].items():
+        in_path = re.findall(r"{(\w+)}", path)
+        for method, operation in operations.items():
+            declared = [p["name"] for p in operation["parameters"] if p["in"] == "path"]
+            assert declared == in_path, f"{method.upper()} {path}"
+    shipment = document["paths"]["/api/v1/shipments/{shipment_id}"]["get"]["parameters"]
+    assert shipment == [{"name": "shipment_id", "in": "path", "required": True, "schema": {"type": "integer"}}]

@@ -11,6 +11,7 @@ from modules.warehouse.models import Location
 POPULATION, DEMAND, MANUAL = "population", "demand", "manual"
 STRATEGIES = (POPULATION, DEMAND, MANUAL)
 DRAFT, APPROVED, CANCELLED = "draft", "approved", "cancelled"
+STATES = (DRAFT, APPROVED, CANCELLED)
 
 
 class Target(db.Model):
@@ -32,14 +33,30 @@ class Plan(db.Model):
     total_doses: Mapped[int]
     strategy: Mapped[str] = mapped_column(String(16))
     lead_days: Mapped[int] = mapped_column(default=30)
+    pack_vials: Mapped[int] = mapped_column(default=1)  # shares rounded to packs of this many vials
+    usable_doses: Mapped[int] = mapped_column(default=0)  # sendable stock at the source when it was planned
     state: Mapped[str] = mapped_column(String(16), default=DRAFT)
     note: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
 
     presentation: Mapped[Presentation] = relationship()
     source: Mapped[Location] = relationship()
+    @property
+    def unit_doses(self):
+        """The doses in one rounding unit: a vial, or a pack of ``pack_vials`` vials."""
+        return self.presentation.doses_per_vial * self.pack_vials
+
+    @property
+    def allocated_doses(self):
+        return sum(line.allocated_doses for line in self.lines)
+
+    @property
+    def shortage(self):
+        return sum(line.shortage for line in self.lines)
+
     lines: Mapped[list["PlanLine"]] = relationship(back_populates="plan", order_by="PlanLine.id",
                                                    cascade="all, delete-orphan")
 

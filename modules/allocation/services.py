@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from core import audit, plugins
 from core.clock import local_today
 from core.db import db, utcnow
 from core.service_errors import ConflictError, ServiceError
+from modules.allocation.labels import STATE_LABELS
 from modules.allocation.models import (
     APPROVED,
     CANCELLED,
@@ -26,9 +27,11 @@ from modules.lots.models import USABLE_STATUSES, Lot
 from modules.transport import services as transport
 from modules.warehouse import ledger
 from modules.warehouse import services as stock
-from modules.warehouse.models import Balance
+from modules.warehouse.models import Balance, Location
 
 MAX_LEAD_DAYS = 365
+MAX_PACK_VIALS = 1000
+MAX_DESTINATIONS = 200
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,10 @@ def usable_doses(source, presentation, lead_days):
     return sum(doses for lot_id, doses in rows if lot_id not in held and doses > 0)
 
 
-def split(total, weights, per_vial):
-    """``total`` doses shared in proportion to ``weights``, in whole vials (largest remainder)."""
-    vials, weight_sum = total // per_vial, sum(weights)
+def split(total, weights, unit):
+    """``total`` doses shared in proportion to ``weights``, in whole units of ``unit`` doses (a vial or
+    a pack), by largest remainder."""
+    vials, weight_sum = total // unit, sum(weights)
     if vials == 0 or weight_sum == 0:
         return [0] * len(weights)
     exact = [vials * weight / weight_sum for weight in weights]
@@ -59,32 +63,26 @@ def split(total, weights, per_vial):
     leftovers = sorted(range(len(weights)), key=lambda i: (exact[i] - shares[i], weights[i]), reverse=True)
     for i in leftovers[:vials - sum(shares)]:
         shares[i] += 1
-    return [share * per_vial for share in shares]
+    return [share * unit for share in shares]
 
 
-def create_plan(presentation, source, total_doses, strategy, destinations, lead_days=30, note="", user=None):
+def create_plan(presentation, source, total_doses, strategy, destinations, lead_days=30, pack_vials=1, note="",
+                user=None):
     """A draft plan with each destination's share computed; nothing moves until it is approved."""
     if strategy not in STRATEGIES:
         raise ServiceError(_("Unknown strategy %(strategy)s.", strategy=strategy), "strategy", "unknown_strategy")
     ledger.check_doses(total_doses)
-    if not isinstance(lead_days, int) or not 0 <= lead_days <= MAX_LEAD_DAYS:
-        raise ServiceError(_("Enter a whole number from %(low)d to %(high)d.", low=0, high=MAX_LEAD_DAYS),
-                           "lead_days", "out_of_range")
-    if not destinations:
-        raise ServiceError(_("Choose at least one destination."), "destinations", "no_destinations")
-    seen = set()
-    for index, destination in enumerate(destinations):
-        if destination.location.id == source.id or destination.location.id in seen:
-            raise ServiceError(_("Each destination once, and not the source itself."),
-                               f"destinations[{index}]", "bad_destination")
-        seen.add(destination.location.id)
-    per_vial = presentation.doses_per_vial
-    available = usable_doses(source, presentation, lead_days) // per_vial * per_vial
-    to_share = min(total_doses // per_vial * per_vial, available)
-    weights, requested = shares_requested(strategy, destinations, presentation, total_doses)
-    allocated = allocate(strategy, to_share, weights, requested, per_vial)
-    plan = Plan(presentation_id=presentation.id, presentation=presentation, source_id=source.id,
-                total_doses=total_doses, strategy=strategy, lead_days=lead_days, note=note,
+    check_whole_number(lead_days, 0, MAX_LEAD_DAYS, "lead_days")
+    check_whole_number(pack_vials, 1, MAX_PACK_VIALS, "pack_vials")
+    check_destinations(source, destinations)
+    unit = presentation.doses_per_vial * pack_vials
+    available = usable_doses(source, presentation, lead_days)
+    to_share = min(total_doses, available) // unit * unit
+    weights, requested = shares_requested(strategy, destinations, presentation, total_doses, unit)
+    allocated = allocate(strategy, to_share, weights, requested, unit)
+    plan = Plan(presentation_id=presentation.id, presentation=presentation, source_id=source.id, source=source,
+                total_doses=total_doses, strategy=strategy, lead_days=lead_days, pack_vials=pack_vials,
+                usable_doses=available, note=note,
                 created_by=user.id if user else None)
     for destination, weight, asked, given in zip(destinations, weights, requested, allocated, strict=True):
         plan.lines.append(PlanLine(destination_id=destination.location.id, destination=destination.location,
@@ -93,11 +91,39 @@ def create_plan(presentation, source, total_doses, strategy, destinations, lead_
     db.session.flush()
     audit.record("allocation.create", plan, user=user, details={
         "vaccine": presentation.code, "source": source.code, "doses": total_doses, "strategy": strategy,
-        "available": available})
+        "available": available, "allocated": plan.allocated_doses,
+        "destinations": {line.destination.code: line.allocated_doses for line in plan.lines}})
     return plan
 
 
-def shares_requested(strategy, destinations, presentation, total_doses):
+def check_whole_number(value, low, high, field):
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ServiceError(_("Enter a whole number from %(low)d to %(high)d.", low=low, high=high), field,
+                           "out_of_range")
+
+
+def check_destinations(source, destinations):
+    if not destinations:
+        raise ServiceError(_("Choose at least one destination."), "destinations", "no_destinations")
+    if len(destinations) > MAX_DESTINATIONS:
+        raise ServiceError(_("At most %(n)d destinations in one plan.", n=MAX_DESTINATIONS), "destinations",
+                           "too_many_destinations")
+    seen = set()
+    for index, destination in enumerate(destinations):
+        location = destination.location
+        if location.id == source.id:
+            raise ServiceError(_("%(location)s is the source itself.", location=location.name),
+                               f"destinations[{index}]", "bad_destination")
+        if location.id in seen:
+            raise ServiceError(_("%(location)s is listed twice.", location=location.name),
+                               f"destinations[{index}]", "bad_destination")
+        if location.is_virtual:
+            raise ServiceError(_("%(location)s is not a store or a site.", location=location.name),
+                               f"destinations[{index}]", "bad_destination")
+        seen.add(location.id)
+
+
+def shares_requested(strategy, destinations, presentation, total_doses, unit):
     """Weights and the doses each destination would get if stock were unlimited."""
     if strategy == MANUAL:
         for index, destination in enumerate(destinations):
@@ -111,29 +137,43 @@ def shares_requested(strategy, destinations, presentation, total_doses):
         weights = populations([d.location for d in destinations])
     else:
         weights = demands([d.location for d in destinations], presentation)
-    return weights, split(total_doses, weights, presentation.doses_per_vial)
+    return weights, split(total_doses, weights, unit)
 
 
-def allocate(strategy, to_share, weights, requested, per_vial):
+def allocate(strategy, to_share, weights, requested, unit):
     if strategy != MANUAL:
-        return split(to_share, weights, per_vial)
+        return split(to_share, weights, unit)
     given, left = [], to_share
     for asked in requested:  # by hand: in the order given, until the stock runs out
-        share = min(asked // per_vial * per_vial, left)
+        share = min(asked // unit * unit, left)
         given.append(share)
         left -= share
     return given
 
 
 def populations(locations):
+    """Each location's target population: its administrative unit's, or, for a store serving several
+    units (a regional store), the sum over the distinct units of the highest targeted locations below it."""
+    below = db.session.scalars(select(Location).where(
+        or_(*[Location.path.startswith(location.path) for location in locations]), Location.active.is_(True))).all()
     targets = dict(db.session.execute(select(Target.admin_unit_code, Target.population).where(
-        Target.admin_unit_code.in_([loc.admin_unit_code for loc in locations if loc.admin_unit_code]))).all())
+        Target.admin_unit_code.in_({loc.admin_unit_code for loc in below if loc.admin_unit_code}))).all())
+    children = {}
+    for location in below:
+        children.setdefault(location.parent_id, []).append(location)
+
+    def targeted_units(location):
+        if location.admin_unit_code in targets:
+            return {location.admin_unit_code}
+        return set().union(*(targeted_units(child) for child in children.get(location.id, [])))
+
     weights = []
     for index, location in enumerate(locations):
-        if location.admin_unit_code not in targets:
+        units = targeted_units(location)
+        if not units:
             raise ServiceError(_("No target population is recorded for %(location)s.", location=location.name),
                                f"destinations[{index}]", "no_target_population")
-        weights.append(targets[location.admin_unit_code])
+        weights.append(sum(targets[code] for code in units))
     return weights
 
 
@@ -148,9 +188,7 @@ def demands(locations, presentation):
 def approve(plan, user=None):
     """Turn the plan into one picked shipment per destination that gets doses (FEFO, skipping lots
     that would expire within the lead days)."""
-    if plan.state != DRAFT:
-        raise ConflictError(_("This plan is %(state)s: it can no longer be approved.", state=plan.state),
-                            "state", "wrong_state")
+    require_draft(plan)
     min_expiry = local_today() + timedelta(days=plan.lead_days)
     shipments = []
     for index, line in enumerate(plan.lines):
@@ -165,18 +203,25 @@ def approve(plan, user=None):
             raise stock.LineError(index, error) from None
         line.shipment_id = shipment.id
         shipments.append(shipment)
-    plan.state, plan.approved_at = APPROVED, utcnow()
+    if not shipments:
+        raise ServiceError(_("No destination gets any doses: there is nothing to approve."), "lines",
+                           "nothing_allocated")
+    plan.state, plan.approved_at, plan.approved_by = APPROVED, utcnow(), user.id if user else None
     audit.record("allocation.approve", plan, user=user, details={"shipments": [s.number for s in shipments]})
     return shipments
 
 
 def cancel(plan, user=None):
-    if plan.state != DRAFT:
-        raise ConflictError(_("This plan is %(state)s: it can no longer be approved.", state=plan.state),
-                            "state", "wrong_state")
+    require_draft(plan)
     plan.state = CANCELLED
     audit.record("allocation.cancel", plan, user=user)
     return plan
+
+
+def require_draft(plan):
+    if plan.state != DRAFT:
+        raise ConflictError(_("This plan is in state %(state)s: it can no longer be approved or cancelled.",
+                              state=STATE_LABELS[plan.state]), "state", "wrong_state")
 
 
 def set_target(admin_unit_code, population, user=None):

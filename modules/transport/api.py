@@ -3,7 +3,7 @@ data-logger temperatures and their PDF manifests.
 
 Scope (``core.access.location_scope``): a shipment is visible when its origin or its destination is one of
 the caller's locations; anything else is answered 404 ``unknown_shipment``, like an id that does not exist.
-Acting needs the right side: the origin to create, dispatch, cancel; the destination to receive (404
+Acting needs the right side: the origin to create, repick, dispatch, cancel; the destination to receive (404
 ``unknown_location`` naming ``origin`` / ``destination`` otherwise). The destination of a new shipment may
 be any store or site: shipments go down the tree to other users' sites.
 
@@ -151,7 +151,12 @@ REPORT_SCHEMA = {"type": "object", "properties": {
         "start": MOMENT, "end": MOMENT, "direction": {"type": "string", "enum": ["above", "below"]},
         "minutes": NUMBER, "extreme": NUMBER}}},
     "has_excursion": {"type": "boolean"}}}
-ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": INTEGER}
+REPICK_REQUEST = {"type": "object", "required": ["doses"], "additionalProperties": False,
+                  "description": "The lot taken instead: a pack's scan (`code`) or `lot_id`; and the doses taken "
+                                 "from it, in whole vials.",
+                  "properties": {"code": {"type": "string", "maxLength": services.MAX_SCAN,
+                                          "description": "A pack's GS1 barcode, as scanned."},
+                                 "lot_id": INTEGER, "doses": {"type": "integer", "minimum": 1}}}
 LIST_PARAMETERS = [
     {"name": "location", "in": "query", "schema": STRING,
      "description": "Only shipments from or to this location (one of yours)."},
@@ -206,7 +211,7 @@ def request_lines(value):
 
 # --- Reading ------------------------------------------------------------------------------------------
 
-@api.endpoint("/shipments/<int:shipment_id>", parameters=[ID_PARAMETER],
+@api.endpoint("/shipments/<int:shipment_id>",
               summary="A shipment from or to one of your locations", response_schema=SHIPMENT_SCHEMA)
 def show(shipment_id):
     return jsonify(shipment_json(visible_shipment(shipment_id)))
@@ -237,9 +242,33 @@ def shipment_list():
     return jsonify(paginate(db.session, query, Shipment.id, shipment_json))
 
 
+# --- Changing the pick --------------------------------------------------------------------------------
+
+@api.endpoint("/shipments/<int:shipment_id>/repick", methods=["POST"], roles=SHIPPERS,
+              summary="Before dispatch, put the packs actually taken on the shipment: `doses` of the scanned lot "
+                      "replace the same vaccine's latest-expiring lots; each vaccine's doses stay the same. "
+                      "Errors name `code` or `lot_id` for the lot, `doses` for the quantity.",
+              request_schema=REPICK_REQUEST, response_schema=SHIPMENT_SCHEMA)
+def repick(shipment_id):
+    shipment = acting_at(visible_shipment(shipment_id), "origin")
+    fields = Fields(json_body(), REPICK_REQUEST["properties"])
+    code, lot_id = fields.text("code", longest=services.MAX_SCAN), fields.integer("lot_id")
+    doses = fields.integer("doses", required=True)
+    if (code is None) == (lot_id is None):
+        raise bad_input("code_or_lot", _("Give either code or lot_id."), "code")
+    lot = services.scanned_lot(code) if code is not None else lots.get_lot(lot_id)
+    try:
+        services.repick(shipment, lot, doses, user=current_user)
+    except ServiceError as error:
+        if code is not None and error.field == "lot_id":
+            error.field = "code"  # name what the caller sent
+        raise
+    return done(shipment_json(shipment))
+
+
 # --- Dispatch, receipt, cancel ------------------------------------------------------------------------
 
-@api.endpoint("/shipments/<int:shipment_id>/dispatch", methods=["POST"], roles=SHIPPERS, parameters=[ID_PARAMETER],
+@api.endpoint("/shipments/<int:shipment_id>/dispatch", methods=["POST"], roles=SHIPPERS,
               summary="Send a picked shipment: its doses move from the origin into transit, all or none",
               response_schema=SHIPMENT_SCHEMA)
 def dispatch(shipment_id):
@@ -248,7 +277,7 @@ def dispatch(shipment_id):
     return done(shipment_json(shipment))
 
 
-@api.endpoint("/shipments/<int:shipment_id>/cancel", methods=["POST"], roles=SHIPPERS, parameters=[ID_PARAMETER],
+@api.endpoint("/shipments/<int:shipment_id>/cancel", methods=["POST"], roles=SHIPPERS,
               summary="Cancel a shipment that has not been dispatched (nothing had moved)",
               response_schema=SHIPMENT_SCHEMA)
 def cancel(shipment_id):
@@ -257,7 +286,7 @@ def cancel(shipment_id):
     return done(shipment_json(shipment))
 
 
-@api.endpoint("/shipments/<int:shipment_id>/receive", methods=["POST"], roles=RECEIVERS, parameters=[ID_PARAMETER],
+@api.endpoint("/shipments/<int:shipment_id>/receive", methods=["POST"], roles=RECEIVERS,
               summary="Receive a dispatched shipment at one of your locations: accepted doses go into stock, "
                       "rejected ones to wastage with their reason; after a temperature excursion the lots are "
                       "held at the destination." + ERRORS_NOTE,
@@ -317,7 +346,6 @@ def receipt_results(shipment, value):
 # --- Temperatures -------------------------------------------------------------------------------------
 
 @api.endpoint("/shipments/<int:shipment_id>/temperatures", methods=["POST"], roles=SHIPPERS,
-              parameters=[ID_PARAMETER],
               summary="Upload a shipment's data-logger readings (replacing earlier ones): a CSV file as multipart "
                       "field `file`, or JSON readings; returns the excursion report",
               request_schema=READINGS_REQUEST, response_schema=REPORT_SCHEMA)
@@ -361,9 +389,8 @@ def json_readings(value):
 # --- Manifest -----------------------------------------------------------------------------------------
 
 @api.endpoint("/shipments/<int:shipment_id>/manifest.pdf",
-              parameters=[ID_PARAMETER, {"name": "lang", "in": "query",
-                                         "schema": {"type": "string", "enum": list(LANGUAGES)},
-                                         "description": "Default: your language (Vietnamese otherwise)."}],
+              parameters=[{"name": "lang", "in": "query", "schema": {"type": "string", "enum": list(LANGUAGES)},
+                           "description": "Default: your language (Vietnamese otherwise)."}],
               summary="The transport manifest of a picked shipment, as a PDF")
 def manifest(shipment_id):
     shipment = visible_shipment(shipment_id)

@@ -79,6 +79,13 @@ class TemperatureForm(FlaskForm):
     file = FileField(_l("Data-logger file (CSV)"))
 
 
+class RepickForm(FlaskForm):
+    """A pack scanned at the origin and the doses taken from its lot, replacing picked lots."""
+
+    code = StringField(_l("Scan a pack"), validators=[Required()])
+    doses = WholeNumberField(_l("Doses"), validators=[Required()])
+
+
 class ScanForm(FilterForm):
     number = StringField(_l("Shipment number"), validators=[too_long(32)])
 

@@ -1,5 +1,6 @@
-"""Shipments: draft → picked (FEFO) → dispatched (origin → transit) → received (transit → destination,
-rejected doses to wastage) → closed; cancelled before dispatch. The caller commits."""
+"""Shipments: draft → picked (FEFO; a lot changed by scanning the packs taken) → dispatched (origin →
+transit) → received (transit → destination, rejected doses to wastage) → closed; cancelled before dispatch.
+The caller commits."""
 from dataclasses import dataclass
 
 from flask import current_app
@@ -10,6 +11,7 @@ from core import audit, plugins
 from core.clock import local_today
 from core.db import db, utcnow
 from core.service_errors import ConflictError, ServiceError
+from modules.lots import services as lots
 from modules.transport import temperature
 from modules.transport.labels import STATE_LABELS
 from modules.transport.models import (
@@ -29,6 +31,8 @@ from modules.warehouse import ledger, locations
 from modules.warehouse import services as stock
 from modules.warehouse.ledger import Transfer
 from modules.warehouse.models import TRANSIT, WASTAGE
+
+MAX_SCAN = 500  # characters; a GS1 barcode holds at most 48 data characters
 
 
 @dataclass(frozen=True)
@@ -77,14 +81,18 @@ def requested_line(request):
     presentation = request.lot.presentation if request.lot is not None else request.presentation
     if presentation is None:
         raise ServiceError(_("Give a lot or a vaccine."), "lot_id", "required")
-    ledger.check_doses(request.doses)
-    if request.doses % presentation.doses_per_vial:
-        raise ServiceError(_("%(doses)d doses is not a whole number of vials of %(per)d doses.",
-                             doses=request.doses, per=presentation.doses_per_vial), "doses", "partial_vial")
+    check_whole_vials(request.doses, presentation)
     if request.lot is not None:
         stock.usable_lot(request.lot)
     return ShipmentLine(presentation_id=presentation.id, presentation=presentation,
                         lot_id=request.lot.id if request.lot else None, lot=request.lot, doses=request.doses)
+
+
+def check_whole_vials(doses, presentation):
+    ledger.check_doses(doses)
+    if doses % presentation.doses_per_vial:
+        raise ServiceError(_("%(doses)d doses is not a whole number of vials of %(per)d doses.",
+                             doses=doses, per=presentation.doses_per_vial), "doses", "partial_vial")
 
 
 def pick(shipment, user=None, min_expiry=None):
@@ -137,6 +145,97 @@ def shared_temperature(lot_list):
         raise ConflictError(_("These lots cannot travel at the same temperature: %(lots)s.", lots=names),
                             "lines", "incompatible_temperatures")
     return low, high
+
+
+# --- Changing the pick: the packs the warehouse actually took ----------------------------------------
+
+@dataclass(frozen=True)
+class Planned:
+    """A line as it would be after a change, for the checks made before anything is changed."""
+
+    lot: object
+    doses: int
+
+
+def repick(shipment, lot, doses, user=None):
+    """Put ``doses`` of ``lot`` on a picked shipment in place of other lots of the same vaccine: the
+    packs taken from the shelf were not the ones picked. The doses come off the latest-expiring lines
+    first, so what is left of the pick stays FEFO; each vaccine's total does not change. Everything is
+    checked before anything changes."""
+    require_state(shipment, PICKED)
+    vaccine = lot.presentation
+    same = [line for line in shipment.lines if line.presentation_id == vaccine.id]
+    if not same:
+        raise ServiceError(_("Lot %(lot)s is %(vaccine)s, which shipment %(number)s does not carry.",
+                             lot=lot.lot_number, vaccine=vaccine.name, number=shipment.number),
+                           "lot_id", "vaccine_not_in_shipment")
+    check_whole_vials(doses, vaccine)
+    others = [line for line in same if line.lot_id != lot.id]
+    check_movable(others, lot, doses)
+    stock.usable_lot(lot, local_today(), location=shipment.origin)
+    target = next((line for line in same if line.lot_id == lot.id), None)
+    given = doses_given_up(others, doses)
+    after = {line: line.doses - given.get(line, 0) + (doses if line is target else 0) for line in shipment.lines}
+    planned = [Planned(line.lot, left) for line, left in after.items() if left]
+    if target is None:
+        planned.append(Planned(lot, doses))
+    check_on_hand(shipment.origin, planned)
+    # one vaccine's lots share its range, so this does not change; computed all the same, like pick()
+    shipment.temperature_min, shipment.temperature_max = shared_temperature([item.lot for item in planned])
+    for line, left in after.items():
+        if left:
+            line.doses = left
+        else:
+            shipment.lines.remove(line)
+    if target is None:
+        shipment.lines.append(ShipmentLine(presentation_id=vaccine.id, presentation=vaccine, lot_id=lot.id,
+                                           lot=lot, doses=doses))
+    db.session.flush()
+    audit.record("shipment.repick", shipment, user=user, details={
+        "lot": lot.lot_number, "lot_id": lot.id, "doses": doses,
+        "from": [(line.lot.lot_number, taken) for line, taken in given.items()]})
+    return shipment
+
+
+def check_movable(others, lot, doses):
+    """Only doses the shipment carries on the vaccine's other lots can move to ``lot``."""
+    movable = sum(line.doses for line in others)
+    if not movable:
+        raise ServiceError(_("All the %(vaccine)s of this shipment is already on lot %(lot)s.",
+                             vaccine=lot.presentation.name, lot=lot.lot_number), "lot_id", "already_on_lot")
+    if doses > movable:
+        raise ServiceError(_("At most %(movable)d doses of %(vaccine)s in this shipment can move to lot %(lot)s.",
+                             movable=movable, vaccine=lot.presentation.name, lot=lot.lot_number),
+                           "doses", "too_many_doses")
+
+
+def doses_given_up(lines, doses):
+    """``{line: doses}`` taken from ``lines`` to make up ``doses``, latest expiry first."""
+    given = {}
+    for line in sorted(lines, key=lambda line: (line.lot.expiry, line.id), reverse=True):
+        if doses <= 0:
+            break
+        given[line] = min(line.doses, doses)
+        doses -= given[line]
+    return given
+
+
+def scanned_lot(code):
+    """The lot a pack's GS1 scan names, matched on (GTIN, lot); errors name the field ``code``."""
+    if isinstance(code, str) and len(code) > MAX_SCAN:
+        raise ServiceError(_("This is too long to be a barcode of a vaccine pack."), "code", "invalid_scan")
+    matched = lots.match(code)
+    if matched.conflicts:  # an unknown GTIN, a lot of another vaccine, or an expiry the lot does not have
+        conflict = matched.conflicts[0]
+        error = ConflictError if conflict["code"] == "expiry_mismatch" else ServiceError
+        raise error(conflict["message"], "code", conflict["code"])
+    if matched.lot is not None:
+        return matched.lot
+    if matched.scan.lot is None:
+        raise ServiceError(_("This barcode has no lot number: scan the barcode that carries the lot."),
+                           "code", "no_lot")
+    raise ServiceError(_("Lot %(lot)s of %(vaccine)s is not registered.", lot=matched.scan.lot,
+                         vaccine=matched.presentation.name), "code", "unknown_lot")
 
 
 def dispatch(shipment, user=None):

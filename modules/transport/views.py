@@ -24,6 +24,7 @@ from modules.transport import services, temperature
 from modules.transport.forms import (
     REASON_LABELS,
     ActionForm,
+    RepickForm,
     ScanForm,
     ShipmentFilterForm,
     TemperatureForm,
@@ -229,7 +230,7 @@ def shipment(shipment_id):
     return render_shipment(visible_shipment(shipment_id), TemperatureForm(formdata=None))
 
 
-def render_shipment(shipment, temperature_form, status=200, upload_error=None):
+def render_shipment(shipment, temperature_form, status=200, upload_error=None, repick_form=None):
     scope = location_scope(current_user)
     at_origin = in_scope(shipment.origin_id, scope)
     at_destination = in_scope(shipment.destination_id, scope)
@@ -248,8 +249,9 @@ def render_shipment(shipment, temperature_form, status=200, upload_error=None):
     return render_template(
         "transport/shipment.html", shipment=shipment, action_form=ActionForm(formdata=None),
         temperature_form=temperature_form, upload_error=upload_error, report=report, chart=chart,
-        badges=STATE_BADGES, manifest=manifest,
+        repick_form=repick_form or RepickForm(formdata=None), badges=STATE_BADGES, manifest=manifest,
         can_dispatch=shipper and shipment.state == PICKED,
+        can_repick=shipper and shipment.state == PICKED,
         can_cancel=shipper and shipment.state in (DRAFT, PICKED),
         can_upload=shipper and shipment.state in TEMPERATURE_STATES,
         can_receive=current_user.has_role(*RECEIVERS) and at_destination and shipment.state == DISPATCHED,
@@ -286,6 +288,34 @@ def dispatch(shipment_id):
 def cancel(shipment_id):
     return act_on(shipment_id, services.cancel, lambda shipment: _(
         "Shipment %(number)s is cancelled.", number=shipment.number))
+
+
+@bp.route("/shipments/<int:shipment_id>/repick", methods=["POST"])
+@roles_required(*SHIPPERS)
+def repick(shipment_id):
+    """The packs taken were of another lot than picked: the scanned lot replaces picked ones."""
+    shipment = held_side(visible_shipment(shipment_id), "origin")
+    form = RepickForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            form.code.errors = [*form.code.errors, _("The form expired: try again.")]
+        return render_shipment(shipment, TemperatureForm(formdata=None), 422, repick_form=form)
+    try:
+        lot = services.scanned_lot(form.code.data)
+        services.repick(shipment, lot, form.doses.data, user=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        target = {"code": form.code, "lot_id": form.code, "doses": form.doses}.get(error.field)
+        if target is not None:
+            target.errors = [*target.errors, error.message]
+        else:  # about the shipment (its state, its temperatures): the form may not even be shown
+            flash(error.message, "error")
+        return render_shipment(db.session.get(Shipment, shipment_id), TemperatureForm(formdata=None),
+                               error.status, repick_form=form)
+    db.session.commit()
+    flash(_("Shipment %(number)s: %(doses)s doses moved to lot %(lot)s.", number=shipment.number,
+            doses=format_number(form.doses.data), lot=lot.lot_number), "success")
+    return redirect(url_for(".shipment", shipment_id=shipment.id))
 
 
 @bp.route("/shipments/<int:shipment_id>/temperatures", methods=["POST"])

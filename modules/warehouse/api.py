@@ -181,7 +181,8 @@ def location_json(location, parent_code=None):
 def stock_line_json(line, today):
     return {"vaccine": line.lot.presentation.code, "lot": line.lot.lot_number, "lot_id": line.lot.id,
             "expiry": line.lot.expiry.isoformat(), "status": line.lot.status, "doses": line.doses,
-            "vials": line.vials, "expiring_soon": line.expiring_soon(today), "blocked": line.blocked(today)}
+            "vials": line.vials, "expiring_soon": line.expiring_soon(today), "held_doses": line.held_doses,
+            "blocked": line.blocked(today)}
 
 
 def nullable(kind):
@@ -354,7 +355,10 @@ STOCK_LINE = {"type": "object", "properties": {
     "vaccine": STRING, "lot": STRING, "lot_id": INTEGER, "expiry": DAY, "status": STRING, "doses": INTEGER,
     "vials": {"type": "integer", "description": "Whole vials."},
     "expiring_soon": {"type": "boolean", "description": f"Expires within {services.EXPIRING_SOON_DAYS} days."},
-    "blocked": {"type": "boolean", "description": "Expired, or not available/released: cannot be issued."}}}
+    "held_doses": {"type": "integer", "description": "Doses on hold where they are (e.g. after a temperature "
+                                                      "excursion on the way there)."},
+    "blocked": {"type": "boolean", "description": "Expired, not available/released, or all on hold: cannot be "
+                                                  "issued."}}}
 STOCK_RESPONSE = {"type": "object", "required": ["location", "include_children", "lines"], "properties": {
     "location": {"type": "object", "properties": {"code": STRING, "name": STRING, "kind": STRING}},
     "include_children": BOOLEAN, "lines": {"type": "array", "items": STOCK_LINE}}}

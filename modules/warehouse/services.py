@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from core import audit
 from core.clock import local_today
@@ -211,6 +211,7 @@ class StockLine:
     location: Location
     lot: Lot
     doses: int
+    held_doses: int = 0  # of ``doses``, those on hold where they are (the lot may be usable elsewhere)
 
     @property
     def vials(self):
@@ -219,21 +220,36 @@ class StockLine:
     def expiring_soon(self, today):
         return not self.lot.is_expired(today) and self.lot.expiry <= today + timedelta(days=EXPIRING_SOON_DAYS)
 
+    @property
+    def held(self):
+        return self.held_doses > 0
+
     def blocked(self, today):
-        return not self.lot.is_usable(today)
+        """Nothing of it can be issued: the lot is unusable, or every dose of it is on hold."""
+        return self.held_doses >= self.doses or not self.lot.is_usable(today)
+
+
+def active_hold_pairs():
+    """``(location_id, lot_id)`` of every active hold, as a subquery to outer-join balances on."""
+    return select(Hold.location_id, Hold.lot_id).where(Hold.released_at.is_(None)).distinct().subquery()
 
 
 def stock(location_ids, presentation=None, lot=None):
-    """Stock on hand (doses > 0) at these locations, by location then earliest expiry."""
-    query = (select(Balance, Location, Lot).join(Location, Balance.location_id == Location.id)
+    """Stock on hand (doses > 0) at these locations, by location then earliest expiry; a line whose lot
+    is on hold at its location has all its doses held."""
+    holds = active_hold_pairs()
+    query = (select(Balance, Location, Lot, holds.c.lot_id.is_not(None))
+             .join(Location, Balance.location_id == Location.id)
              .join(Lot, Balance.lot_id == Lot.id).join(Presentation, Lot.presentation_id == Presentation.id)
+             .outerjoin(holds, (holds.c.location_id == Balance.location_id) & (holds.c.lot_id == Balance.lot_id))
              .where(Balance.location_id.in_(location_ids), Balance.doses > 0)
              .order_by(Location.path, Presentation.name, Lot.expiry, Lot.lot_number))
     if presentation is not None:
         query = query.where(Lot.presentation_id == presentation.id)
     if lot is not None:
         query = query.where(Lot.id == lot.id)
-    return [StockLine(location, lot_row, balance.doses) for balance, location, lot_row in db.session.execute(query)]
+    return [StockLine(location, lot_row, balance.doses, balance.doses if held else 0)
+            for balance, location, lot_row, held in db.session.execute(query)]
 
 
 def stock_by_lot(location_ids, presentation=None):
@@ -241,15 +257,18 @@ def stock_by_lot(location_ids, presentation=None):
 
     ``location_ids``: ids, or a query of ids (a subtree, see ``locations.subtree_ids``). Lines carry no
     location (``None``): they are totals over all of them."""
-    totals = (select(Balance.lot_id, func.sum(Balance.doses).label("doses"))
+    holds = active_hold_pairs()
+    held = case((holds.c.lot_id.is_not(None), Balance.doses), else_=0)
+    totals = (select(Balance.lot_id, func.sum(Balance.doses).label("doses"), func.sum(held).label("held"))
+              .outerjoin(holds, (holds.c.location_id == Balance.location_id) & (holds.c.lot_id == Balance.lot_id))
               .where(Balance.location_id.in_(location_ids))
               .group_by(Balance.lot_id).having(func.sum(Balance.doses) > 0).subquery())
-    query = (select(Lot, totals.c.doses).join(totals, totals.c.lot_id == Lot.id)
+    query = (select(Lot, totals.c.doses, totals.c.held).join(totals, totals.c.lot_id == Lot.id)
              .join(Presentation, Lot.presentation_id == Presentation.id)
              .order_by(Presentation.name, Lot.expiry, Lot.lot_number))
     if presentation is not None:
         query = query.where(Lot.presentation_id == presentation.id)
-    return [StockLine(None, lot, doses) for lot, doses in db.session.execute(query)]
+    return [StockLine(None, lot, doses, held) for lot, doses, held in db.session.execute(query)]
 
 
 def lots_query(presentation=None, location_ids=None):

@@ -10,26 +10,14 @@ from modules.allocation.services import Destination
 from modules.transport.models import PICKED
 from modules.warehouse import ledger
 from modules.warehouse.models import AdminUnit
+from tests.allocation.conftest import stocked_tree
 from tests.warehouse.helpers import build_tree, days_from_today, receive_lot, vaccine_with_gtin
 
 
 @pytest.fixture
 def world(app):
-    """Vaxzevria (10 doses/vial) at the national store: 500 doses usable for long, 200 expiring in 20 days.
-    Two provinces with target populations 3 000 and 1 000."""
     with app.app_context():
-        tree = build_tree()
-        az = vaccine_with_gtin("VAXZEVRIA")
-        receive_lot(tree.national, az, "AZ-LONG", doses=500, expiry=days_from_today(400))
-        receive_lot(tree.national, az, "AZ-SOON", doses=200, expiry=days_from_today(20))
-        for code, name, population, location in [("01", "Hà Nội", 3000, tree.province),
-                                                  ("48", "Đà Nẵng", 1000, tree.other_province)]:
-            db.session.add(AdminUnit(code=code, name=name, level="province"))
-            db.session.flush()
-            location.admin_unit_code = code
-            services.set_target(code, population)
-        db.session.commit()
-        yield tree, az
+        yield stocked_tree()
 
 
 def test_shares_follow_the_target_population_in_whole_vials(world):
@@ -109,3 +97,17 @@ def test_bad_plans_are_refused_naming_the_field(world, kwargs, field):
     with pytest.raises(ServiceError) as refused:
         services.create_plan(**arguments)
     assert refused.value.field == field
+
+
+def test_a_store_without_a_unit_weighs_the_distinct_units_below_it(world):
+    tree, az = world
+    for code, name in [("00001", "Phúc Xá"), ("00004", "Trúc Bạch")]:
+        db.session.add(AdminUnit(code=code, name=name, level="ward"))
+    db.session.flush()
+    tree.site_a.admin_unit_code, tree.site_b.admin_unit_code = "00001", "00004"
+    services.set_target("00001", 700)
+    services.set_target("00004", 300)
+    assert services.populations([tree.district]) == [1000]
+    tree.site_b.admin_unit_code = "00001"  # two sites serving one ward count it once
+    assert services.populations([tree.district]) == [700]
+    assert services.populations([tree.national]) == [4000]  # the provinces below: 3 000 + 1 000

@@ -7,12 +7,7 @@ from core.db import db
 from modules.transport.models import PARTIALLY_RECEIVED, Shipment
 from modules.warehouse import ledger, locations
 from tests.conftest import PASSWORD
-from tests.transport.test_pages import make_world, transport_app
-
-
-@pytest.fixture
-def app(make_app):
-    return transport_app(make_app)
+from tests.transport.test_pages import make_world
 
 
 @pytest.fixture

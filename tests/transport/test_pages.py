@@ -7,30 +7,12 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-import modules.transport as transport_module
 from core.db import db
-from core.hookspecs import hookimpl
 from modules.transport.models import DISPATCHED, PARTIALLY_RECEIVED, PICKED, Reading, Shipment
 from modules.warehouse import ledger, locations
 from modules.warehouse.models import Move
 from tests.conftest import csrf_token, log_in
 from tests.warehouse.helpers import build_tree, receive_lot, user_at, vaccine_with_gtin
-
-
-class PagesPlugin:
-    """Registers the transport pages for these tests until the module's own hook does."""
-
-    @hookimpl
-    def web_blueprints(self):
-        from modules.transport.views import bp
-
-        return [bp]
-
-
-def transport_app(make_app):
-    if hasattr(transport_module, "web_blueprints"):
-        return make_app()
-    return make_app(plugins=[("transport_pages", PagesPlugin())])
 
 
 def make_world(app):
@@ -44,11 +26,6 @@ def make_world(app):
         user_at("site_staff", tree.other_site, "foreign")
         return SimpleNamespace(vero_code=vero.code, per_vial=vero.doses_per_vial, lot_id=lot.id,
                                national=tree.national.code, site=tree.site_a.code)
-
-
-@pytest.fixture
-def app(make_app):
-    return transport_app(make_app)
 
 
 @pytest.fixture

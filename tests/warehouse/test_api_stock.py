@@ -45,9 +45,9 @@ def test_stock_lists_each_lot_with_doses_vials_and_flags(app, world):
     assert body["include_children"] is False
     assert body["lines"] == [
         {"vaccine": "VAXZEVRIA", "lot": "AZ1", "lot_id": world.soon, "expiry": world.soon_expiry,
-         "status": "available", "doses": 120, "vials": 12, "expiring_soon": True, "blocked": False},
+         "status": "available", "doses": 120, "vials": 12, "expiring_soon": True, "held_doses": 0, "blocked": False},
         {"vaccine": "VAXZEVRIA", "lot": "AZ2", "lot_id": world.held, "expiry": "2030-06-30",
-         "status": "quarantined", "doses": 40, "vials": 4, "expiring_soon": False, "blocked": True},
+         "status": "quarantined", "doses": 40, "vials": 4, "expiring_soon": False, "held_doses": 0, "blocked": True},
     ]
 
 
