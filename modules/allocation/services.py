@@ -41,15 +41,17 @@ class Destination:
 
 
 def usable_doses(source, presentation, lead_days):
-    """Doses at ``source`` that may be sent: usable lots, not held there, not expiring within ``lead_days``."""
+    """Doses at ``source`` that may be sent: usable lots, not held there, not expiring within ``lead_days``,
+    and not already picked for a shipment."""
     today = local_today()
     held = stock.held_lot_ids(source)
+    reserved = transport.reserved_at(source)
     rows = db.session.execute(
         select(Lot.id, func.sum(Balance.doses)).join(Balance, Balance.lot_id == Lot.id)
         .where(Balance.location_id == source.id, Lot.presentation_id == presentation.id,
                Lot.status.in_(USABLE_STATUSES), Lot.expiry >= today + timedelta(days=lead_days))
         .group_by(Lot.id))
-    return sum(doses for lot_id, doses in rows if lot_id not in held and doses > 0)
+    return sum(max(doses - reserved.get(lot_id, 0), 0) for lot_id, doses in rows if lot_id not in held)
 
 
 def split(total, weights, unit):

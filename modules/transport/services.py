@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from core import audit, plugins
 from core.clock import local_today
@@ -97,15 +97,21 @@ def check_whole_vials(doses, presentation):
 
 def pick(shipment, user=None, min_expiry=None):
     """Choose lots for the lines that name only a vaccine (earliest usable expiry first, none expiring
-    before ``min_expiry``), check the stock and the temperature the lots can share; the shipment
-    becomes "picked"."""
+    before ``min_expiry``, none already promised to another picked shipment), check the stock and the
+    temperature the lots can share; the shipment becomes "picked"."""
     require_state(shipment, DRAFT)
+    reserved = reserved_at(shipment.origin, excluding=shipment)
+    taken = dict(reserved)  # what other shipments and this one's earlier lines already hold
+    for line in shipment.lines:
+        if line.lot_id is not None:
+            taken[line.lot_id] = taken.get(line.lot_id, 0) + line.doses
     picked = []
     for index, line in enumerate(list(shipment.lines)):
         if line.lot_id is not None:
             picked.append(line)
             continue
-        picks, shortage = stock.fefo(shipment.origin, line.presentation, line.doses, min_expiry=min_expiry)
+        picks, shortage = stock.fefo(shipment.origin, line.presentation, line.doses, min_expiry=min_expiry,
+                                     reserved=taken)
         if shortage:
             raise stock.LineError(index, ConflictError(_(
                 "%(missing)d doses of %(vaccine)s are missing at %(origin)s to fill this line.",
@@ -113,9 +119,10 @@ def pick(shipment, user=None, min_expiry=None):
                 "doses", "shortage"))
         shipment.lines.remove(line)
         for lot, doses in picks:
+            taken[lot.id] = taken.get(lot.id, 0) + doses
             picked.append(ShipmentLine(presentation_id=line.presentation_id, presentation=line.presentation,
                                        lot_id=lot.id, lot=lot, doses=doses))
-    check_on_hand(shipment.origin, picked)
+    check_on_hand(shipment.origin, picked, reserved)
     shipment.temperature_min, shipment.temperature_max = shared_temperature([line.lot for line in picked])
     shipment.lines = picked
     shipment.state = PICKED
@@ -125,14 +132,33 @@ def pick(shipment, user=None, min_expiry=None):
     return shipment
 
 
-def check_on_hand(origin, lines):
+def reserved_at(origin, excluding=None):
+    """``{lot id: doses}`` promised by the picked (not yet dispatched) shipments leaving ``origin``,
+    but for ``excluding``: the stock they will take is no longer free to pick or allocate."""
+    query = (select(ShipmentLine.lot_id, func.sum(ShipmentLine.doses)).join(Shipment)
+             .where(Shipment.origin_id == origin.id, Shipment.state == PICKED).group_by(ShipmentLine.lot_id))
+    if excluding is not None and excluding.id is not None:
+        query = query.where(Shipment.id != excluding.id)
+    return dict(db.session.execute(query).all())
+
+
+def check_on_hand(origin, lines, reserved):
+    """Each lot's doses in ``lines`` are on hand at ``origin`` beyond what is ``reserved`` for others."""
     wanted = {}
     for line in lines:
         wanted[line.lot] = wanted.get(line.lot, 0) + line.doses
     on_hand = ledger.on_hand_of(origin.id, [lot.id for lot in wanted])
     for lot, doses in wanted.items():
-        if on_hand.get(lot.id, 0) < doses:
+        held_for_others = reserved.get(lot.id, 0)
+        free = on_hand.get(lot.id, 0) - held_for_others
+        if free >= doses:
+            continue
+        if not held_for_others:
             raise ledger.InsufficientStock(origin, lot, doses, on_hand.get(lot.id, 0))
+        raise ConflictError(_("Only %(free)d doses of lot %(lot)s at %(location)s are free (%(reserved)d are picked "
+                              "for other shipments); %(wanted)d requested.", free=max(free, 0), lot=lot.lot_number,
+                              location=origin.name, reserved=held_for_others, wanted=doses),
+                            "doses", "insufficient_stock")
 
 
 def shared_temperature(lot_list):
@@ -179,7 +205,7 @@ def repick(shipment, lot, doses, user=None):
     planned = [Planned(line.lot, left) for line, left in after.items() if left]
     if target is None:
         planned.append(Planned(lot, doses))
-    check_on_hand(shipment.origin, planned)
+    check_on_hand(shipment.origin, planned, reserved_at(shipment.origin, excluding=shipment))
     # one vaccine's lots share its range, so this does not change; computed all the same, like pick()
     shipment.temperature_min, shipment.temperature_max = shared_temperature([item.lot for item in planned])
     for line, left in after.items():

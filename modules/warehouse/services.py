@@ -282,19 +282,21 @@ def lots_query(presentation=None, location_ids=None):
     return query
 
 
-def fefo(location, presentation, doses, on=None, min_expiry=None):
-    """Which lots to issue ``doses`` from: usable ones (expiring no earlier than ``min_expiry`` when
-    given), earliest expiry first. Returns ``(picks, shortage)`` with picks as ``[(lot, doses)]``."""
+def fefo(location, presentation, doses, on=None, min_expiry=None, reserved=None):
+    """Which lots to issue ``doses`` from: usable ones not on hold there (expiring no earlier than
+    ``min_expiry`` when given), earliest expiry first, leaving out ``reserved`` (``{lot id: doses}``
+    promised elsewhere). Returns ``(picks, shortage)`` with picks as ``[(lot, doses)]``."""
     on = on or local_today()
+    reserved = reserved or {}
     picks, wanted = [], doses
-    held = held_lot_ids(location)
     for line in stock([location.id], presentation=presentation):
         if wanted <= 0:
             break
         if min_expiry is not None and line.lot.expiry < min_expiry:
             continue
-        if line.lot.is_usable(on) and line.lot.id not in held:
-            take = min(wanted, line.doses)
+        free = line.doses - reserved.get(line.lot.id, 0)
+        if line.lot.is_usable(on) and not line.held and free > 0:
+            take = min(wanted, free)
             picks.append((line.lot, take))
             wanted -= take
     return picks, max(wanted, 0)

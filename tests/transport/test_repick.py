@@ -142,7 +142,8 @@ def test_no_more_doses_than_the_shipment_carries_on_other_lots(world):
 
 def test_a_lot_that_already_carries_all_of_its_vaccine_is_refused(world):
     shipment = picked(world, [Request(doses=30, presentation=world.vero)])
-    assert refused(world, world.soon, 10, shipment).code == "already_on_lot"
+    assert lines_of(shipment) == [("VC-LATE", 30)]  # VC-SOON and VC-MID are all picked for the first one
+    assert refused(world, world.late, 10, shipment).code == "already_on_lot"
 
 
 def test_doses_must_be_whole_vials(world):
