@@ -204,14 +204,16 @@ def target_list():
 
 @api.endpoint("/targets/<code>", methods=["PUT"], roles=PLANNERS, parameters=[CODE_PARAMETER],
               request_schema=TARGET_REQUEST, response_schema=TARGET_SCHEMA,
-              summary="Set the target population of an administrative unit")
+              summary="Set the target population of an administrative unit: one of your locations' units or a "
+                      "unit below them (any other: 404 unknown_admin_unit)")
 def target_set(code):
+    allowed = services.units_within(location_scope(current_user))
     unit = db.session.get(AdminUnit, code)
-    if unit is None:
+    if unit is None or (allowed is not None and code not in allowed):
         raise NotFoundError(_("No administrative unit has the code %(code)s.", code=code), "code",
                             "unknown_admin_unit")
     population = Fields(json_body(), TARGET_REQUEST["properties"]).integer("population", required=True)
-    target = services.set_target(code, population, user=current_user)
+    target = services.set_target(code, population, user=current_user, allowed=allowed)
     payload = target_json((target, unit.name))
     db.session.commit()
     return jsonify(payload)

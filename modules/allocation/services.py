@@ -8,9 +8,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from core import audit, plugins
+from core.access import EVERYWHERE
 from core.clock import local_today
 from core.db import db, utcnow
-from core.service_errors import ConflictError, ServiceError
+from core.service_errors import ConflictError, NotFoundError, ServiceError
 from modules.allocation.labels import STATE_LABELS
 from modules.allocation.models import (
     APPROVED,
@@ -27,7 +28,7 @@ from modules.lots.models import USABLE_STATUSES, Lot
 from modules.transport import services as transport
 from modules.warehouse import ledger
 from modules.warehouse import services as stock
-from modules.warehouse.models import Balance, Location
+from modules.warehouse.models import SITE, AdminUnit, Balance, Location
 
 MAX_LEAD_DAYS = 365
 MAX_PACK_VIALS = 1000
@@ -110,9 +111,15 @@ def check_destinations(source, destinations):
     if len(destinations) > MAX_DESTINATIONS:
         raise ServiceError(_("At most %(n)d destinations in one plan.", n=MAX_DESTINATIONS), "destinations",
                            "too_many_destinations")
+    if source.kind == SITE:
+        raise ServiceError(_("%(location)s is a vaccination site: allocate from a store.", location=source.name),
+                           "source", "source_is_site")
     seen = set()
     for index, destination in enumerate(destinations):
         location = destination.location
+        if location.id != source.id and not location.path.startswith(source.path):
+            raise ServiceError(_("%(location)s is not below %(source)s.", location=location.name,
+                                 source=source.name), f"destinations[{index}]", "not_below_source")
         if location.id == source.id:
             raise ServiceError(_("%(location)s is the source itself.", location=location.name),
                                f"destinations[{index}]", "bad_destination")
@@ -128,12 +135,7 @@ def check_destinations(source, destinations):
 def shares_requested(strategy, destinations, presentation, total_doses, unit):
     """Weights and the doses each destination would get if stock were unlimited."""
     if strategy == MANUAL:
-        for index, destination in enumerate(destinations):
-            if destination.doses is None:
-                raise ServiceError(_("Give the doses for each destination."), f"destinations[{index}].doses",
-                                   "required")
-            ledger.check_doses(destination.doses, f"destinations[{index}].doses")
-        doses = [destination.doses for destination in destinations]
+        doses = manual_doses(destinations, total_doses, unit)
         return doses, doses
     if strategy == POPULATION:
         weights = populations([d.location for d in destinations])
@@ -142,12 +144,29 @@ def shares_requested(strategy, destinations, presentation, total_doses, unit):
     return weights, split(total_doses, weights, unit)
 
 
+def manual_doses(destinations, total_doses, unit):
+    """The doses typed for each destination: whole units, adding up to no more than the total."""
+    for index, destination in enumerate(destinations):
+        field = f"destinations[{index}].doses"
+        if destination.doses is None:
+            raise ServiceError(_("Give the doses for each destination."), field, "required")
+        ledger.check_doses(destination.doses, field)
+        if destination.doses % unit:
+            raise ServiceError(_("Give a multiple of %(unit)d doses (whole vials or packs).", unit=unit), field,
+                               "partial_unit")
+    asked = sum(destination.doses for destination in destinations)
+    if asked > total_doses:
+        raise ServiceError(_("The destinations ask for %(asked)d doses, more than the %(total)d to allocate.",
+                             asked=asked, total=total_doses), "doses", "more_than_total")
+    return [destination.doses for destination in destinations]
+
+
 def allocate(strategy, to_share, weights, requested, unit):
     if strategy != MANUAL:
         return split(to_share, weights, unit)
     given, left = [], to_share
     for asked in requested:  # by hand: in the order given, until the stock runs out
-        share = min(asked // unit * unit, left)
+        share = min(asked, left)
         given.append(share)
         left -= share
     return given
@@ -226,7 +245,30 @@ def require_draft(plan):
                               state=STATE_LABELS[plan.state]), "state", "wrong_state")
 
 
-def set_target(admin_unit_code, population, user=None):
+def units_within(scope):
+    """Codes of the administrative units a user with this location ``scope`` may set targets for: the
+    units of their stores and sites and every unit below those; ``None`` when the scope is everywhere."""
+    if scope is EVERYWHERE:
+        return None
+    codes = set(db.session.scalars(select(Location.admin_unit_code).where(
+        Location.id.in_(sorted(scope)), Location.admin_unit_code.is_not(None))))
+    children = {}
+    for code, parent in db.session.execute(select(AdminUnit.code, AdminUnit.parent_code)):
+        children.setdefault(parent, []).append(code)
+    found, todo = set(), list(codes)
+    while todo:
+        code = todo.pop()
+        if code not in found:
+            found.add(code)
+            todo.extend(children.get(code, []))
+    return found
+
+
+def set_target(admin_unit_code, population, user=None, allowed=None):
+    """Set one unit's target population; ``allowed``: the unit codes the user may set (``None``: any)."""
+    if allowed is not None and admin_unit_code not in allowed:
+        raise NotFoundError(_("No administrative unit has the code %(code)s.", code=admin_unit_code), "code",
+                            "unknown_admin_unit")
     if not isinstance(population, int) or isinstance(population, bool) or population < 0:
         raise ServiceError(_("The target population must be a whole number, 0 or more."), "population",
                            "bad_population")

@@ -18,7 +18,7 @@ from core import audit
 from core.db import db
 from core.service_errors import ServiceError
 from modules.allocation.models import Target
-from modules.warehouse.admin_units import Problems, csv_rows, read_text
+from modules.warehouse.admin_units import AdminUnitFileError, Problems, csv_rows, read_text
 from modules.warehouse.models import AdminUnit
 
 COLUMNS = ("code", "population")
@@ -41,10 +41,11 @@ class LoadResult:
     unchanged: int = 0
 
 
-def load_targets(path_or_file, user=None):
+def load_targets(path_or_file, user=None, allowed=None):
     """Check the whole file, then set the target population of each unit in it; returns a
-    :class:`LoadResult`. Raises :class:`TargetFileError` without writing anything when any row is wrong."""
-    rows = read_rows(path_or_file)
+    :class:`LoadResult`. Raises :class:`TargetFileError` without writing anything when any row is wrong.
+    ``allowed``: the unit codes the user may set (``None``: any); another unit is reported as unknown."""
+    rows = read_rows(path_or_file, allowed)
     existing = {target.admin_unit_code: target
                 for target in db.session.scalars(select(Target).where(Target.admin_unit_code.in_(rows)))}
     result = LoadResult()
@@ -64,9 +65,12 @@ def load_targets(path_or_file, user=None):
     return result
 
 
-def read_rows(path_or_file):
+def read_rows(path_or_file, allowed=None):
     """``{unit code: population}`` of a file in which every row is right, or :class:`TargetFileError`."""
-    text = read_text(path_or_file)
+    try:
+        text = read_text(path_or_file)
+    except AdminUnitFileError as error:  # the shared reader's "not UTF-8", told as this file's problem
+        raise TargetFileError(error.problems) from None
     problems = Problems()
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
@@ -93,6 +97,8 @@ def read_rows(path_or_file):
             lines[code] = number
             rows[code] = population
     known = set(db.session.scalars(select(AdminUnit.code).where(AdminUnit.code.in_(lines))))
+    if allowed is not None:
+        known &= allowed
     for code, number in lines.items():
         if code not in known:
             problems.add(number, "code", _("no administrative unit has the code %(code)s.", code=code))

@@ -248,7 +248,8 @@ def upload(form):
     if file is None or not getattr(file, "filename", ""):
         return [_("Choose the CSV file to upload.")], 422
     try:
-        result = targets.load_targets(file.stream, user=current_user)
+        result = targets.load_targets(file.stream, user=current_user,
+                                      allowed=services.units_within(location_scope(current_user)))
     except targets.TargetFileError as error:
         db.session.rollback()
         return error.problems, 422

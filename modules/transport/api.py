@@ -37,6 +37,7 @@ api = ApiBlueprint("transport", __name__)
 
 SHIPPERS = (roles.LOGISTICS_OFFICER, roles.WAREHOUSE_MANAGER, roles.INTEGRATOR)
 RECEIVERS = (roles.WAREHOUSE_MANAGER, roles.SITE_STAFF, roles.INTEGRATOR)
+LOGGERS = (roles.LOGISTICS_OFFICER, roles.WAREHOUSE_MANAGER, roles.SITE_STAFF, roles.INTEGRATOR)  # either end
 MAX_LINES = 500
 MAX_TEXT = 64
 MAX_DRIVER = 120
@@ -345,9 +346,19 @@ def receipt_results(shipment, value):
 
 # --- Temperatures -------------------------------------------------------------------------------------
 
-@api.endpoint("/shipments/<int:shipment_id>/temperatures", methods=["POST"], roles=SHIPPERS,
-              summary="Upload a shipment's data-logger readings (replacing earlier ones): a CSV file as multipart "
-                      "field `file`, or JSON readings; returns the excursion report",
+@api.endpoint("/shipments/<int:shipment_id>/close", methods=["POST"], roles=SHIPPERS,
+              summary="Close a received shipment (nothing more will be recorded on it)",
+              response_schema=SHIPMENT_SCHEMA)
+def close(shipment_id):
+    shipment = acting_at(visible_shipment(shipment_id), "origin")
+    services.close(shipment, user=current_user)
+    return done(shipment_json(shipment))
+
+
+@api.endpoint("/shipments/<int:shipment_id>/temperatures", methods=["POST"], roles=LOGGERS,
+              summary="Upload a shipment's data-logger readings (replacing earlier ones), from either end: a CSV "
+                      "file as multipart field `file`, or JSON readings; returns the excursion report. An excursion "
+                      "found after the receipt holds the received lots at the destination.",
               request_schema=READINGS_REQUEST, response_schema=REPORT_SCHEMA)
 def temperatures(shipment_id):
     shipment = visible_shipment(shipment_id)

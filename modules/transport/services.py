@@ -341,6 +341,8 @@ def record_temperatures(shipment, readings, user=None):
     report = temperature_report(shipment)
     audit.record("shipment.temperatures", shipment, user=user, details={
         "readings": len(readings), "excursions": len(report.excursions)})
+    if report.has_excursion and shipment.state in (RECEIVED, PARTIALLY_RECEIVED):
+        hold_after_excursion(shipment, report, user)  # the logger was read after the goods were put away
     return report
 
 

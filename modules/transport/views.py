@@ -52,6 +52,7 @@ bp = Blueprint("transport", __name__, template_folder="templates", static_folder
 
 SHIPPERS = (LOGISTICS_OFFICER, WAREHOUSE_MANAGER)
 RECEIVERS = (WAREHOUSE_MANAGER, SITE_STAFF)
+LOGGERS = (LOGISTICS_OFFICER, WAREHOUSE_MANAGER, SITE_STAFF)  # the logger travels with the goods
 READERS = (LOGISTICS_OFFICER, WAREHOUSE_MANAGER, SITE_STAFF, VIEWER)
 LIST_LIMIT = 200
 STATE_BADGES = {DRAFT: "warn", PICKED: "warn", DISPATCHED: "warn", RECEIVED: "ok", PARTIALLY_RECEIVED: "warn",
@@ -128,7 +129,7 @@ def shipments():
 
 def vaccine_choices():
     return [("", _("Choose…"))] + [(p.code, f"{p.name} ({p.doses_per_vial} {_('doses/vial')})")
-                                  for p in lot_services.list_presentations()]
+                                  for p in lot_services.list_presentations(active_only=True)]
 
 
 @bp.route("/shipments/new", methods=["GET", "POST"])
@@ -253,7 +254,8 @@ def render_shipment(shipment, temperature_form, status=200, upload_error=None, r
         can_dispatch=shipper and shipment.state == PICKED,
         can_repick=shipper and shipment.state == PICKED,
         can_cancel=shipper and shipment.state in (DRAFT, PICKED),
-        can_upload=shipper and shipment.state in TEMPERATURE_STATES,
+        can_close=shipper and shipment.state in (RECEIVED, PARTIALLY_RECEIVED),
+        can_upload=current_user.has_role(*LOGGERS) and shipment.state in TEMPERATURE_STATES,
         can_receive=current_user.has_role(*RECEIVERS) and at_destination and shipment.state == DISPATCHED,
         received=shipment.state in (RECEIVED, PARTIALLY_RECEIVED, CLOSED)), status
 
@@ -318,10 +320,17 @@ def repick(shipment_id):
     return redirect(url_for(".shipment", shipment_id=shipment.id))
 
 
-@bp.route("/shipments/<int:shipment_id>/temperatures", methods=["POST"])
+@bp.route("/shipments/<int:shipment_id>/close", methods=["POST"])
 @roles_required(*SHIPPERS)
+def close(shipment_id):
+    return act_on(shipment_id, services.close, lambda shipment: _(
+        "Shipment %(number)s is closed.", number=shipment.number))
+
+
+@bp.route("/shipments/<int:shipment_id>/temperatures", methods=["POST"])
+@roles_required(*LOGGERS)
 def temperatures(shipment_id):
-    shipment = held_side(visible_shipment(shipment_id), "origin")
+    shipment = visible_shipment(shipment_id)
     form = TemperatureForm()
     if not form.validate_on_submit():
         return render_shipment(shipment, form, 422, _("The form expired: try again."))

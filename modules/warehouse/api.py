@@ -1,4 +1,5 @@
-"""JSON endpoints of the warehouse: scans, receipts, adjustments, transfers, locations, lots, stock and moves.
+"""JSON endpoints of the warehouse: scans, receipts, adjustments, transfers, locations, lots, stock, moves
+and holds.
 
 Scope: a user acts only within ``core.access.location_scope``. A location outside it is answered exactly
 like an unknown code (404 ``unknown_location``), so a request learns nothing about it.
@@ -21,11 +22,11 @@ from core.access import EVERYWHERE, location_scope
 from core.api import PAGINATION_PARAMETERS, ApiBlueprint, ApiError, json_body, page_schema, paginate
 from core.clock import local_today
 from core.db import db
-from core.service_errors import ServiceError
+from core.service_errors import NotFoundError, ServiceError
 from modules.lots import services as lots
 from modules.lots.models import Lot
 from modules.warehouse import ledger, locations, services
-from modules.warehouse.models import Move
+from modules.warehouse.models import Hold, Move
 
 api = ApiBlueprint("warehouse", __name__)
 
@@ -33,6 +34,7 @@ SCANNERS = (roles.WAREHOUSE_MANAGER, roles.LOGISTICS_OFFICER, roles.SITE_STAFF, 
 RECEIVERS = (roles.WAREHOUSE_MANAGER, roles.INTEGRATOR)
 ADJUSTERS = (roles.WAREHOUSE_MANAGER, roles.SITE_STAFF, roles.INTEGRATOR)
 SHIPPERS = (roles.WAREHOUSE_MANAGER, roles.LOGISTICS_OFFICER, roles.INTEGRATOR)
+RELEASERS = ADJUSTERS  # who checks held doses at the location either releases them or writes them off
 MAX_RECEIPT_LINES = 500
 MAX_NOTE = 1000
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -418,3 +420,70 @@ def move_list():
     query = services.moves_query(ids, query_lot(), request.args.get("kind")).options(
         joinedload(Move.lot), joinedload(Move.from_location), joinedload(Move.to_location), joinedload(Move.user))
     return jsonify(paginate(db.session, query, Move.id, move_json))
+
+
+# --- Holds --------------------------------------------------------------------------------------------
+
+HOLD_SCHEMA = {"type": "object", "properties": {
+    "id": INTEGER, "location": STRING, "lot_id": INTEGER, "lot": STRING, "vaccine": STRING,
+    "on_hand_doses": {"type": "integer", "description": "Doses of the lot at the location now: all of them held "
+                                                        "while the hold is active."},
+    "reason": STRING, "reference": {"type": ["string", "null"], "description": "Usually a shipment number."},
+    "created_at": {"type": "string", "format": "date-time"}, "created_by": nullable("string"),
+    "released_at": {"type": ["string", "null"], "format": "date-time"}, "released_by": nullable("string"),
+    "release_reason": nullable("string")}}
+HOLD_LIST = {"type": "object", "required": ["items"],
+             "properties": {"items": {"type": "array", "items": HOLD_SCHEMA}}}
+RELEASE_REQUEST = {"type": "object", "required": ["reason"], "additionalProperties": False, "properties": {
+    "reason": {"type": "string", "minLength": 3, "maxLength": MAX_NOTE,
+               "description": "What was checked (VVM, the logger report...) and found."}}}
+
+
+def hold_json(hold, on_hand):
+    return {"id": hold.id, "location": hold.location.code, "lot_id": hold.lot_id, "lot": hold.lot.lot_number,
+            "vaccine": hold.lot.presentation.code, "on_hand_doses": on_hand, "reason": hold.reason,
+            "reference": hold.reference, "created_at": hold.created_at.isoformat(),
+            "created_by": hold.creator.username if hold.creator else None,
+            "released_at": hold.released_at.isoformat() if hold.released_at else None,
+            "released_by": hold.releaser.username if hold.releaser else None, "release_reason": hold.release_reason}
+
+
+def visible_hold(hold_id):
+    """The hold if its location is in the caller's scope; else 404 as if it did not exist."""
+    hold = db.session.get(Hold, hold_id)
+    if hold is None or hold.location_id not in location_scope(current_user):
+        raise NotFoundError(_("No hold with id %(id)s.", id=hold_id), None, "unknown_hold")
+    return hold
+
+
+@api.endpoint("/holds", parameters=[LOCATION_PARAMETER, CHILDREN_PARAMETER],
+              summary="Active holds at your locations (or one of them), by id: the lot's doses there cannot be "
+                      "issued until someone checks them and releases the hold",
+              response_schema=HOLD_LIST)
+def hold_list():
+    scope = location_scope(current_user)
+    location = query_location(scope, required=False)
+    include_children = query_flag("include_children")
+    if location is not None:
+        ids = location_ids(location, scope, include_children)
+    else:
+        ids = None if scope is EVERYWHERE else sorted(scope)
+    holds = services.active_holds(ids)
+    on_hand = services.on_hand_at([(hold.location_id, hold.lot_id) for hold in holds])
+    return jsonify({"items": [hold_json(hold, on_hand.get((hold.location_id, hold.lot_id), 0)) for hold in holds]})
+
+
+@api.endpoint("/holds/<int:hold_id>/release", methods=["POST"], roles=RELEASERS,
+              summary="Release a hold after checking the doses (VVM, the logger report): they can be issued from "
+                      "that location again. A reason is required (`reason`: 400 when absent, 422 when blank); an "
+                      "already released hold answers 409.",
+              request_schema=RELEASE_REQUEST, response_schema=HOLD_SCHEMA)
+def hold_release(hold_id):
+    hold = visible_hold(hold_id)
+    fields = Fields(json_body(), RELEASE_REQUEST["properties"])
+    reason = fields.text("reason", required=True, longest=MAX_NOTE)
+    services.release_hold(hold, reason, user=current_user)
+    db.session.flush()
+    payload = hold_json(hold, ledger.on_hand(hold.location_id, hold.lot_id))
+    db.session.commit()
+    return jsonify(payload)

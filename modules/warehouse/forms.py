@@ -213,3 +213,15 @@ class LotStatusForm(FlaskForm):
 class RecallForm(FlaskForm):
     recall_reason = TextAreaField(_l("Reason for the recall"), validators=[
         Required(), Length(max=NOTE_LENGTH, message=NOTE_TOO_LONG)])
+
+
+class HoldReleaseForm(FlaskForm):
+    """Release one hold on the lot page. Made with ``prefix=hold_prefix(hold id)``: a page shows one per hold,
+    and the status form next to them has a ``reason`` of its own."""
+
+    reason = StringField(_l("Reason for the release"), validators=[
+        Required(), Length(max=NOTE_LENGTH, message=NOTE_TOO_LONG)])
+
+
+def hold_prefix(hold_id):
+    return f"hold-{hold_id}"

@@ -137,3 +137,5 @@ class Hold(db.Model):
 
     location: Mapped[Location] = relationship()
     lot: Mapped[Lot] = relationship()
+    creator: Mapped[User | None] = relationship(foreign_keys=[created_by])
+    releaser: Mapped[User | None] = relationship(foreign_keys=[released_by])

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, tuple_
+from sqlalchemy.orm import joinedload
 
 from core import audit
 from core.clock import local_today
@@ -337,6 +338,15 @@ def place_hold(location, lot, reason, reference=None, user=None):
     return hold
 
 
+def on_hand_at(pairs):
+    """``{(location id, lot id): doses}`` for these pairs, in one query."""
+    if not pairs:
+        return {}
+    rows = db.session.execute(select(Balance.location_id, Balance.lot_id, Balance.doses)
+                              .where(tuple_(Balance.location_id, Balance.lot_id).in_(sorted(set(pairs)))))
+    return {(location_id, lot_id): doses for location_id, lot_id, doses in rows}
+
+
 def release_hold(hold, reason, user=None):
     reason = lots.required_reason(reason)
     if hold.released_at is not None:
@@ -346,9 +356,17 @@ def release_hold(hold, reason, user=None):
     return hold
 
 
-def active_holds(location_ids):
-    return db.session.scalars(select(Hold).where(Hold.location_id.in_(location_ids), Hold.released_at.is_(None))
-                              .order_by(Hold.id)).all()
+def active_holds(location_ids=None, lot=None):
+    """The active holds at these locations (``None``: anywhere), of one ``lot`` if given, by id, with
+    their location and lot loaded."""
+    query = (select(Hold).options(joinedload(Hold.location), joinedload(Hold.lot).joinedload(Lot.presentation),
+                                  joinedload(Hold.creator))
+             .where(Hold.released_at.is_(None)).order_by(Hold.id))
+    if location_ids is not None:
+        query = query.where(Hold.location_id.in_(location_ids))
+    if lot is not None:
+        query = query.where(Hold.lot_id == lot.id)
+    return db.session.scalars(query).all()
 
 
 def is_held(location, lot):

@@ -1,4 +1,4 @@
-"""Pages of the warehouse: stock on hand, move history and a lot's traceability page (here), the scan
+"""Pages of the warehouse: stock on hand, move history and a lot's traceability page with its holds (here), the scan
 page (``scan_views``) and the operations — transfer, adjustment, count (``operation_views``).
 
 Every page shows only what lies in the user's locations (``core.access.location_scope``): a location
@@ -25,8 +25,15 @@ from core.service_errors import NotFoundError, ServiceError
 from modules.lots import services as lot_services
 from modules.lots.models import DISCARDED, QUARANTINED, RECALLED, RELEASED, TRANSITIONS, Lot
 from modules.warehouse import locations, services
-from modules.warehouse.forms import LotStatusForm, MovesFilterForm, RecallForm, StockFilterForm
-from modules.warehouse.models import PHYSICAL_KINDS, Location, Move
+from modules.warehouse.forms import (
+    HoldReleaseForm,
+    LotStatusForm,
+    MovesFilterForm,
+    RecallForm,
+    StockFilterForm,
+    hold_prefix,
+)
+from modules.warehouse.models import PHYSICAL_KINDS, Hold, Location, Move
 from reports.excel import MIMETYPE, xlsx_bytes
 
 bp = Blueprint("warehouse", __name__, template_folder="templates", static_folder="static",
@@ -263,14 +270,46 @@ def lot_recall(lot_id):
     return render_lot(lot, LotStatusForm(formdata=None), form, status=422)
 
 
+@bp.route("/lots/<int:lot_id>/holds/<int:hold_id>/release", methods=["POST"])
+@roles_required(*OPERATORS)
+def hold_release(lot_id, hold_id):
+    """Release a hold on the lot at one of the user's locations, once its doses were checked."""
+    lot = db.get_or_404(Lot, lot_id)
+    hold = db.session.get(Hold, hold_id)
+    if hold is None or hold.lot_id != lot.id or hold.location_id not in user_scope():
+        abort(404)
+    form = HoldReleaseForm(prefix=hold_prefix(hold.id))
+    if form.validate_on_submit():
+        place = hold.location.name
+        try:
+            services.release_hold(hold, form.reason.data, user=current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            field_error(form, error, {"reason": "reason"})
+        else:
+            db.session.commit()
+            flash(_("The hold on lot %(lot)s at %(location)s is released: its doses can be issued there again.",
+                    lot=lot.lot_number, location=place), "success")
+            return redirect(url_for(".lot_detail", lot_id=lot.id) + "#holds")
+    return render_lot(lot, LotStatusForm(formdata=None), RecallForm(formdata=None), status=422,
+                      release_forms={hold.id: form})
+
+
 def status_choices(lot):
     allowed = [status for status in STATUS_CHANGES if status in TRANSITIONS[lot.status]]
     return [("", _("Choose…"))] + [(status, lot_services.status_label(status)) for status in allowed]
 
 
-def render_lot(lot, status_form, recall_form, status=200):
+def render_lot(lot, status_form, recall_form, status=200, release_forms=None):
+    """The lot page; ``release_forms`` (``{hold id: form}``) puts back a release form that came back with errors."""
     scope = user_scope()
     ids = scope_ids(scope)
+    holdings = services.stock(ids, lot=lot)
+    holds = services.active_holds(ids, lot=lot)
+    can_release = current_user.has_role(*OPERATORS)
+    forms = {hold.id: HoldReleaseForm(formdata=None, prefix=hold_prefix(hold.id)) for hold in holds} \
+        if can_release else {}
+    forms.update(release_forms or {})
     status_form.status.choices = status_choices(lot)
     history = lot_services.status_history(lot)
     people = {user.id: user for user in db.session.scalars(
@@ -278,7 +317,8 @@ def render_lot(lot, status_form, recall_form, status=200):
     rows, older = move_page(services.moves_query(None if scope is EVERYWHERE else ids, lot=lot))
     return render_template(
         "warehouse/lot.html", lot=lot, today=local_today(), history=history, people=people,
-        holdings=services.stock(ids, lot=lot), moves=rows, older=older, recipients=recipients(lot, scope),
+        holdings=holdings, moves=rows, older=older, recipients=recipients(lot, scope),
+        holds=holds, on_hand={line.location.id: line.doses for line in holdings}, release_forms=forms,
         status_form=status_form, recall_form=recall_form, can_manage=current_user.has_role(WAREHOUSE_MANAGER),
         recallable=RECALLED in TRANSITIONS[lot.status],
         labels_url=f"{API_PREFIX}/lots/{lot.id}/labels.pdf"), status

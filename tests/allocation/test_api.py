@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from core import roles
 from core.db import db
 from core.models import AuditEntry
-from modules.allocation.models import Plan
+from modules.allocation.models import Plan, Target
 from modules.transport.models import Shipment
 from tests.allocation.conftest import stocked_tree
 from tests.transport.test_api import bearer, error_of
@@ -115,6 +115,12 @@ def test_a_source_outside_the_officers_locations_is_refused(app, world):
     ({"pack_vials": 0}, (422, "out_of_range", "pack_vials")),
     ({"destinations": [{"location": "KHO-HN", "vials": 3}]}, (400, "unknown_field", "destinations[0].vials")),
     ({"vaccine": "NOPE"}, (404, "unknown_vaccine", "vaccine")),
+    ({"strategy": "manual", "destinations": [{"location": "KHO-HN", "doses": 105}]},
+     (422, "partial_unit", "destinations[0].doses")),
+    ({"strategy": "manual", "doses": 100, "destinations": [{"location": "KHO-HN", "doses": 300}]},
+     (422, "more_than_total", "doses")),
+    ({"source": "KHO-HN", "destinations": ["KHO-BD", "KHO-DN"]}, (422, "not_below_source", "destinations[1]")),
+    ({"source": "DT-PX", "destinations": ["KHO-HN"]}, (422, "source_is_site", "source")),
 ])
 def test_bad_requests_name_the_field_and_write_nothing(app, world, change, expected):
     response = preview(app, world, **change)
@@ -155,3 +161,13 @@ def test_target_populations_are_listed_and_set(app, world):
         404, "unknown_admin_unit", "code")
     assert error_of(client.put("/api/v1/targets/48", headers=headers, json={"population": -1})) == (
         422, "bad_population", "population")
+
+
+def test_a_province_officer_sets_targets_only_within_the_province(app, world):
+    client = app.test_client()
+    headers = world.headers["hanoi"]
+    assert client.put("/api/v1/targets/01", headers=headers, json={"population": 3100}).status_code == 200
+    assert error_of(client.put("/api/v1/targets/48", headers=headers, json={"population": 1})) == (
+        404, "unknown_admin_unit", "code")
+    with app.app_context():
+        assert db.session.get(Target, "48").population == 1000

@@ -83,7 +83,7 @@ def test_by_hand_each_ticked_place_needs_its_doses(app, world):
     response = client.post("/allocations/new", data=plan_form(client, world, ("KHO-HN", "300"), ("KHO-DN", None),
                                                               strategy="manual"))
     assert response.status_code == 422
-    assert error_near(response, f"doses_{world['KHO-DN']}") == "Nhập số liều cho điểm đến này."
+    assert error_near(response, f"doses_{world['KHO-DN']}") == "Nhập số liều cho nơi nhận này."
     assert count(app, Plan) == 0
 
 
@@ -147,3 +147,13 @@ def test_a_target_file_is_loaded_whole_or_not_at_all(app, world):
     with app.app_context():
         assert db.session.get(Target, "48").population == 1200
         assert db.session.get(AdminUnit, "48") is not None
+
+
+def test_a_province_officer_cannot_load_another_provinces_target(app, world):
+    client = logged_in(app, "lo.hn")
+    token = csrf_token(client, "/allocations/targets")
+    response = client.post("/allocations/targets", data={
+        "csrf_token": token, "file": (BytesIO(b"code,population\n01,3100\n48,5\n"), "t.csv")})
+    assert response.status_code == 422 and "Dòng 3, cột code" in response.get_data(as_text=True)
+    with app.app_context():
+        assert (db.session.get(Target, "01").population, db.session.get(Target, "48").population) == (3000, 1000)

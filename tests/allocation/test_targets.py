@@ -230,8 +230,6 @@ def test_a_file_that_is_not_utf8_is_refused_naming_its_line(ctx):
     assert populations() == {}
 
 
-@pytest.mark.xfail(strict=True, reason="targets.read_rows lets read_text's AdminUnitFileError through "
-                                       "instead of raising TargetFileError")
 def test_a_file_that_is_not_utf8_is_refused_as_a_target_file(ctx):
     assert refused(GOOD.encode() + b"79,7020000 ng\xe9\n") == ["Row 5: the file is not UTF-8 text."]
 
@@ -277,8 +275,6 @@ def test_the_command_refuses_a_bad_file_listing_every_problem_and_writes_nothing
     assert stored(app) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="cli.targets_load_command catches TargetFileError only, and read_rows "
-                                       "raises AdminUnitFileError for a file that is not UTF-8")
 def test_the_command_refuses_a_file_that_is_not_utf8(app, runner, units, tmp_path):
     path = tmp_path / "targets.csv"
     path.write_bytes(GOOD.encode() + b"79,7020000 ng\xe9\n")

@@ -378,3 +378,16 @@ def test_openapi_lists_the_shipment_endpoints(client):
     assert paths["/api/v1/shipments"]["post"]["requestBody"]["content"]["application/json"]["schema"][
         "required"] == ["origin", "destination", "lines"]
 
+
+
+def test_a_received_shipment_is_closed_by_its_origin_only_once(app, world):
+    shipment = dispatched_shipment(app, world)
+    early = post(app, world, f"/api/v1/shipments/{shipment['id']}/close")
+    assert error_of(early) == (409, "wrong_state", "state")
+    received = post(app, world, f"/api/v1/shipments/{shipment['id']}/receive", "site",
+                    json={"lines": [{"lot_id": world.late, "accepted": 20}]})
+    assert received.status_code == 200, received.json
+    assert post(app, world, f"/api/v1/shipments/{shipment['id']}/close", "site").status_code == 403
+    closed = post(app, world, f"/api/v1/shipments/{shipment['id']}/close")
+    assert closed.status_code == 200 and closed.json["state"] == "closed"
+    assert error_of(post(app, world, f"/api/v1/shipments/{shipment['id']}/close")) == (409, "wrong_state", "state")

@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db import db
+from modules.lots.models import Lot
 from modules.transport.models import DISPATCHED, PARTIALLY_RECEIVED, PICKED, Reading, Shipment
 from modules.warehouse import ledger, locations
+from modules.warehouse import services as stock
 from modules.warehouse.models import Move
 from tests.conftest import csrf_token, log_in
 from tests.warehouse.helpers import build_tree, receive_lot, user_at, vaccine_with_gtin
@@ -202,3 +204,39 @@ def test_a_foreign_user_gets_404(app, client, world):
     assert number not in client.get("/shipments").get_data(as_text=True)
     scanned = client.get("/receive", query_string={"number": number})
     assert scanned.status_code == 422 and error_of(scanned, "number")
+
+
+def received(app, client, world):
+    """A shipment dispatched by "lo" and received whole by "site" (who stays logged in)."""
+    shipment_id = dispatched(app, client, world)
+    log_in(client, "site")
+    with app.app_context():
+        line = db.session.get(Shipment, shipment_id).lines[0]
+        line_id, doses = line.id, line.doses
+    response = post(client, f"/shipments/{shipment_id}/receive", f"/shipments/{shipment_id}/receive",
+                    **{f"accepted_{line_id}": str(doses), f"rejected_{line_id}": "0"})
+    assert response.status_code == 302
+    return shipment_id
+
+
+def test_the_site_uploads_the_logger_after_receipt_and_an_excursion_holds_the_lot(app, client, world):
+    shipment_id = received(app, client, world)
+    lines = [f"26/11/2026 {8 + i // 6:02d}:{i % 6 * 10:02d};{4.5 if i < 6 else 11.0}" for i in range(24)]
+    response = client.post(f"/shipments/{shipment_id}/temperatures", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(client, f"/shipments/{shipment_id}"),
+        "file": (BytesIO(("\n".join(lines) + "\n").encode()), "logger.csv")})
+    assert response.status_code == 302
+    with app.app_context():
+        assert stock.is_held(locations.by_code(world.site), db.session.get(Lot, world.lot_id))
+
+
+def test_the_origin_closes_a_received_shipment(app, client, world):
+    shipment_id = received(app, client, world)
+    assert 'id="close"' not in client.get(f"/shipments/{shipment_id}").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/shipments")})
+    log_in(client, "lo")
+    assert 'id="close"' in client.get(f"/shipments/{shipment_id}").get_data(as_text=True)
+    response = post(client, f"/shipments/{shipment_id}/close", f"/shipments/{shipment_id}")
+    assert response.status_code == 302 and state_of(app, shipment_id) == "closed"
+    again = post(client, f"/shipments/{shipment_id}/close", f"/shipments/{shipment_id}")
+    assert again.status_code == 409 and state_of(app, shipment_id) == "closed"
