@@ -348,6 +348,9 @@ def temperatures(shipment_id):
         flash(_("%(n)s readings saved. Temperature excursion: %(count)s outside %(low)s…%(high)s °C for longer "
                 "than allowed.", n=format_number(report.readings), count=len(report.excursions),
                 low=shipment.temperature_min, high=shipment.temperature_max), "warning")
+        if shipment.state in (RECEIVED, PARTIALLY_RECEIVED):
+            flash(_("The received lots are now on hold at %(location)s until someone checks them and releases "
+                    "the hold.", location=shipment.destination.name), "warning")
     else:
         flash(_("%(n)s readings saved. No excursion.", n=format_number(report.readings)), "success")
     return redirect(url_for(".shipment", shipment_id=shipment.id) + "#temperatures")

@@ -183,7 +183,9 @@ def adjust(location, lot, doses, reason, user=None, note=""):
         sink = WASTAGE if reason in WASTAGE_REASONS else ADJUSTMENT
         line = Transfer(lot, location, locations.virtual(sink), -doses)
         kind = "wastage" if sink == WASTAGE else "adjustment"
-    return ledger.post([line], kind, user=user, reason=reason, note=note)
+    moves = ledger.post([line], kind, user=user, reason=reason, note=note)
+    end_holds_on_empty(location, [lot], user)
+    return moves
 
 
 def count(location, counted, user=None, note=""):
@@ -202,7 +204,9 @@ def count(location, counted, user=None, note=""):
             transfers.append(Transfer(lot, location, adjustment, book - doses))
     if not transfers:
         return []
-    return ledger.post(transfers, "count", user=user, reason="count", note=note)
+    moves = ledger.post(transfers, "count", user=user, reason="count", note=note)
+    end_holds_on_empty(location, list(counted), user)
+    return moves
 
 
 # --- Reading stock -------------------------------------------------------------------------------
@@ -345,6 +349,16 @@ def on_hand_at(pairs):
     rows = db.session.execute(select(Balance.location_id, Balance.lot_id, Balance.doses)
                               .where(tuple_(Balance.location_id, Balance.lot_id).in_(sorted(set(pairs)))))
     return {(location_id, lot_id): doses for location_id, lot_id, doses in rows}
+
+
+def end_holds_on_empty(location, lot_list, user=None):
+    """Release the holds at ``location`` of lots it no longer has a dose of (written off or counted to
+    zero): a hold is about those doses, and must not block doses of the lot that arrive later."""
+    lot_ids = {lot.id for lot in lot_list}
+    on_hand = ledger.on_hand_of(location.id, lot_ids)
+    for hold in active_holds([location.id]):
+        if hold.lot_id in lot_ids and on_hand.get(hold.lot_id, 0) == 0:
+            release_hold(hold, _("No dose of the lot is left here."), user=user)
 
 
 def release_hold(hold, reason, user=None):

@@ -224,8 +224,8 @@ def test_the_site_uploads_the_logger_after_receipt_and_an_excursion_holds_the_lo
     lines = [f"26/11/2026 {8 + i // 6:02d}:{i % 6 * 10:02d};{4.5 if i < 6 else 11.0}" for i in range(24)]
     response = client.post(f"/shipments/{shipment_id}/temperatures", content_type="multipart/form-data", data={
         "csrf_token": csrf_token(client, f"/shipments/{shipment_id}"),
-        "file": (BytesIO(("\n".join(lines) + "\n").encode()), "logger.csv")})
-    assert response.status_code == 302
+        "file": (BytesIO(("\n".join(lines) + "\n").encode()), "logger.csv")}, follow_redirects=True)
+    assert "bị tạm giữ tại" in response.get_data(as_text=True)
     with app.app_context():
         assert stock.is_held(locations.by_code(world.site), db.session.get(Lot, world.lot_id))
 

@@ -246,3 +246,26 @@ def test_the_stock_badge_links_to_the_holds_of_the_lot(client, pages):
     log_in(client, "pxa")
     page = client.get("/stock").get_data(as_text=True)
     assert f'data-held="1" href="{pages.url}#holds"' in page
+
+
+# --- A hold ends with its doses -------------------------------------------------------------------------
+
+def test_writing_off_the_last_doses_ends_the_hold_but_not_before(app):
+    with app.app_context():
+        tree = build_tree()
+        lot = receive_lot(tree.site_a, vaccine_with_gtin("VEROCELL"), "END1", doses=50, expiry=EXPIRY)
+        hold = services.place_hold(tree.site_a, lot, EXCURSION)
+        services.adjust(tree.site_a, lot, -20, "temperature")
+        assert hold.released_at is None
+        services.adjust(tree.site_a, lot, -30, "temperature")
+        assert hold.released_at is not None and hold.release_reason
+        assert not services.is_held(tree.site_a, lot)
+
+
+def test_counting_a_held_lot_to_zero_ends_the_hold(app):
+    with app.app_context():
+        tree = build_tree()
+        lot = receive_lot(tree.site_a, vaccine_with_gtin("VEROCELL"), "END2", doses=50, expiry=EXPIRY)
+        services.place_hold(tree.site_a, lot, EXCURSION)
+        services.count(tree.site_a, {lot: 0})
+        assert not services.is_held(tree.site_a, lot)
