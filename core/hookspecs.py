@@ -201,6 +201,20 @@ def shipment_received(shipment):
 
 
 @hookspec
+def injection_registered(injection):
+    """React to an injection registered live at a site (its dose already taken from the site's stock).
+
+    Called inside the registration's transaction, after the injection and its stock move are flushed:
+    adding rows to the session commits them with it, raising undoes the registration. Keep it quick:
+    it runs on every registration.
+
+    :param injection: the :class:`modules.injection.models.Injection` (``person``, ``lot``, ``site``,
+        ``dose_number``, ``injected_at``).
+    :return: ignored.
+    """
+
+
+@hookspec
 def temperature_excursion(shipment, report):
     """React to a temperature excursion found in a shipment's data-logger readings.
 

@@ -1,0 +1,231 @@
+"""JSON endpoints of injection: registering an injection (with the person found or created), people and
+their certificates.
+
+``POST /injections`` takes an optional ``Idempotency-Key`` header: the same key answers the same single
+record with the same body, however often (and however concurrently) it is sent. The site must be one of
+the caller's locations (404 ``unknown_location`` otherwise). Input is read strictly
+(``modules.warehouse.api.Fields``): 400 naming the field; business rules answer 409/422 naming it too.
+"""
+from datetime import datetime
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core import roles
+from core.api import ApiBlueprint, ApiError, json_body
+from core.db import db
+from core.service_errors import ConflictError, NotFoundError, ServiceError
+from modules.injection import people, services
+from modules.injection.models import GENDERS, Injection
+from modules.lots import services as lots
+from modules.lots.models import Lot
+from modules.warehouse.api import DAY, INTEGER, STRING, Fields, bad_input, nullable
+
+api = ApiBlueprint("injection", __name__)
+
+REGISTRARS = (roles.SITE_STAFF, roles.INTEGRATOR)
+LOOKERS = (roles.SITE_STAFF, roles.WAREHOUSE_MANAGER, roles.VIEWER, roles.INTEGRATOR)
+MAX_KEY = 80
+
+
+# --- Schemas ------------------------------------------------------------------------------------------
+
+PERSON_REQUEST = {"type": "object", "required": ["full_name", "gender", "date_of_birth"],
+                  "additionalProperties": False, "properties": {
+                      "national_id": {"type": "string", "description": "CCCD (12 digits) or CMND (9)."},
+                      "full_name": {"type": "string", "maxLength": 120}, "gender": {"type": "string",
+                                                                                   "enum": list(GENDERS)},
+                      "date_of_birth": DAY, "phone": {"type": "string", "description": "Normalised to 0xxxxxxxxx."},
+                      "insurance_number": STRING, "ethnicity": STRING, "nationality": STRING,
+                      "admin_unit": {"type": "string", "description": "Province, district or ward code."},
+                      "address": STRING}}
+INJECTION_REQUEST = {"type": "object", "required": ["person", "vaccine", "site"], "additionalProperties": False,
+                     "properties": {
+                         "person": PERSON_REQUEST,
+                         "vaccine": {"type": "string", "description": "A vaccine code."},
+                         "lot_id": INTEGER, "lot": {"type": "string", "description": "The lot number (give this "
+                                                                                      "or lot_id)."},
+                         "site": {"type": "string", "description": "One of your vaccination sites."},
+                         "injected_at": {"type": "string", "format": "date-time",
+                                         "description": "ISO 8601 with its offset; default: now."},
+                         "dose_number": {"type": "integer", "minimum": 1,
+                                         "description": "Checked against the person's history when given."}}}
+CERTIFICATE = {"type": "object", "properties": {
+    "status": {"type": "string", "enum": ["none", "partial", "complete"]},
+    "color": {"type": ["string", "null"], "enum": ["yellow", "green", None]}}}
+INJECTION_RESPONSE = {"type": "object", "properties": {
+    "id": INTEGER, "person_id": INTEGER, "dose_number": INTEGER, "certificate": CERTIFICATE,
+    "next_dose_due": {"type": ["string", "null"], "format": "date"}}}
+PERSON_SCHEMA = {"type": "object", "properties": {
+    "id": INTEGER, "national_id": nullable("string"), "full_name": STRING, "gender": STRING,
+    "date_of_birth": DAY, "phone": nullable("string"), "admin_unit": nullable("string"), "address": STRING,
+    "doses": {"type": "array", "items": {"type": "object", "properties": {
+        "id": INTEGER, "dose_number": INTEGER, "date": DAY, "vaccine": STRING, "lot": STRING, "site": STRING}}},
+    "certificate": CERTIFICATE, "next_dose_due": {"type": ["string", "null"], "format": "date"}}}
+
+
+# --- Output -------------------------------------------------------------------------------------------
+
+def injection_json(injection, certificate):
+    return {"id": injection.id, "person_id": injection.person_id, "dose_number": injection.dose_number,
+            "certificate": {"status": certificate.status, "color": certificate.color},
+            "next_dose_due": certificate.next_dose_due.isoformat() if certificate.next_dose_due else None}
+
+
+def person_json(person):
+    history = services.history(person)
+    certificate = services.certificate_of(person)
+    return {"id": person.id, "national_id": person.national_id, "full_name": person.full_name,
+            "gender": person.gender, "date_of_birth": person.date_of_birth.isoformat(), "phone": person.phone,
+            "admin_unit": person.admin_unit_code, "address": person.address,
+            "doses": [{"id": dose.id, "dose_number": dose.dose_number, "date": dose.injected_on.isoformat(),
+                       "vaccine": dose.presentation.code, "lot": dose.lot.lot_number, "site": dose.site.code}
+                      for dose in history],
+            "certificate": {"status": certificate.status, "color": certificate.color},
+            "next_dose_due": certificate.next_dose_due.isoformat() if certificate.next_dose_due else None}
+
+
+# --- Registering --------------------------------------------------------------------------------------
+
+@api.endpoint("/injections", methods=["POST"], roles=REGISTRARS, request_schema=INJECTION_REQUEST,
+              response_schema=INJECTION_RESPONSE, parameters=[{
+                  "name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": MAX_KEY},
+                  "description": "Send the same key again (after a timeout, say) to get the same single record."}],
+              summary="Register a live injection at one of your sites: the person is found (by ID, or by name, "
+                      "birth date and phone) or created, the dose rules are checked and one dose is taken from the "
+                      "site's stock, all or nothing. Errors name the field, `person.national_id` for the person.")
+def register():
+    key = idempotency_key()
+    for attempt in (1, 2):
+        earlier = by_key(key)
+        if earlier is not None:
+            return replay(earlier)
+        payload = register_once(key)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # A concurrent request committed the same key, or created the same new person, first:
+            # start again, and find what it wrote.
+            db.session.rollback()
+            if attempt == 2:
+                raise ConflictError(_("Another registration for this person was saved at the same moment: check "
+                                      "their record before trying again."), "person",
+                                    "concurrent_registration") from None
+            continue
+        response = jsonify(payload)
+        response.status_code = 201
+        return response
+
+
+def register_once(key):
+    fields = Fields(json_body(), INJECTION_REQUEST["properties"])
+    person = person_for(fields)
+    lot = lot_for(fields)
+    site = fields.location("site")
+    injection = services.register(person, lot, site, injected_at=moment(fields, "injected_at"),
+                                  dose_number=fields.integer("dose_number"), user=current_user, idempotency_key=key)
+    return injection_json(injection, services.certificate_of(person))
+
+
+def by_key(key):
+    return None if key is None else db.session.scalar(select(Injection).where(Injection.idempotency_key == key))
+
+
+def idempotency_key():
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY or not key.isprintable():
+        raise bad_input("invalid_idempotency_key", _("The Idempotency-Key header must be 1 to %(n)d printable "
+                                                     "characters.", n=MAX_KEY), "Idempotency-Key")
+    return key
+
+
+def replay(injection):
+    """The answer first given for ``injection`` (its person's certificate as of that registration)."""
+    if injection.created_by != current_user.id:
+        raise ApiError(422, "idempotency_key_reused", _("This Idempotency-Key was used by another user."),
+                       "Idempotency-Key")
+    doses = [dose for dose in services.history(injection.person) if dose.id <= injection.id]
+    response = jsonify(injection_json(injection, services.rules.certificate(services.doses_of(doses))))
+    response.status_code = 201
+    return response
+
+
+def person_for(fields):
+    data = fields._value("person", True)
+    person_fields = Fields(data, PERSON_REQUEST["properties"], "person.")
+    details = people.PersonData(
+        full_name=person_fields.text("full_name", required=True), gender=person_fields.text("gender", required=True),
+        date_of_birth=person_fields.date("date_of_birth"), national_id=person_fields.text("national_id"),
+        phone=person_fields.text("phone"), insurance_number=person_fields.text("insurance_number"),
+        ethnicity=person_fields.text("ethnicity") or "", nationality=person_fields.text("nationality") or "",
+        admin_unit_code=person_fields.text("admin_unit"), address=person_fields.text("address") or "")
+    if details.date_of_birth is None:
+        raise bad_input("required", _("This field is required."), "person.date_of_birth")
+    try:
+        return people.find_or_create(details, user=current_user)
+    except ServiceError as error:
+        error.field = f"person.{error.field}" if error.field else "person"
+        raise
+
+
+def lot_for(fields):
+    presentation = lots.presentation_by_code(fields.text("vaccine", required=True))
+    lot_id, number = fields.integer("lot_id"), fields.text("lot")
+    if (lot_id is None) == (number is None):
+        raise bad_input("lot_or_lot_id", _("Give either lot_id or lot."), "lot_id")
+    if lot_id is not None:
+        lot = lots.get_lot(lot_id)
+    else:
+        lot = db.session.scalar(select(Lot).where(Lot.presentation_id == presentation.id,
+                                                  Lot.lot_number == number.strip()))
+        if lot is None:
+            raise NotFoundError(_("Lot %(lot)s of %(vaccine)s is not registered.", lot=number,
+                                  vaccine=presentation.name), "lot", "unknown_lot")
+    if lot.presentation_id != presentation.id:
+        raise ApiError(422, "lot_of_another_vaccine", _("Lot %(lot)s is not %(vaccine)s.", lot=lot.lot_number,
+                                                        vaccine=presentation.name), "lot_id")
+    return lot
+
+
+def moment(fields, name):
+    text = fields.text(name)
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or value.utcoffset() is None:
+        raise bad_input("invalid_datetime", _("Give the time as ISO 8601 with its offset, e.g. "
+                                              "2026-11-26T08:30:00+07:00."), name)
+    return value
+
+
+# --- People and certificates --------------------------------------------------------------------------
+
+@api.endpoint("/persons", roles=LOOKERS, response_schema={"type": "object", "properties": {
+    "items": {"type": "array", "items": PERSON_SCHEMA}}},
+    parameters=[{"name": "national_id", "in": "query", "schema": STRING},
+                {"name": "q", "in": "query", "schema": STRING,
+                 "description": "An ID number, a phone number or the start of a name (accents ignored)."}],
+    summary="Find people by ID number (`national_id`), or by ID, phone or name (`q`)")
+def person_list():
+    national_id, text = request.args.get("national_id"), request.args.get("q")
+    if (national_id is None) == (text is None):
+        raise bad_input("invalid_parameter", _("Give national_id or q."), "q")
+    found = people.search(national_id if national_id is not None else text)
+    if national_id is not None:
+        found = [person for person in found if person.national_id == national_id.strip()]
+    return jsonify({"items": [person_json(person) for person in found]})
+
+
+@api.endpoint("/persons/<int:person_id>", roles=LOOKERS, response_schema=PERSON_SCHEMA,
+              summary="A person with their doses and certificate")
+def person_show(person_id):
+    return jsonify(person_json(people.get_person(person_id)))

@@ -1,0 +1,107 @@
+"""People and the doses they received; open multi-dose vials at sites; sites' daily tallies.
+
+Injections are never edited: a correction is a new row (``source`` "correction") that reverses an earlier
+one, and the doses a person counts are the live and backlog rows that nothing reverses.
+"""
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, db, utcnow
+from modules.lots.models import Lot, Presentation
+from modules.warehouse.models import Location
+
+MALE, FEMALE = "male", "female"
+GENDERS = (MALE, FEMALE)
+LIVE, BACKLOG, CORRECTION = "live", "backlog", "correction"
+SOURCES = (LIVE, BACKLOG, CORRECTION)
+CCCD, CMND = "cccd", "cmnd"
+
+
+class Person(db.Model):
+    __tablename__ = "injection_person"
+    __table_args__ = (
+        Index("ix_injection_person_name_key_birth", "name_key", "date_of_birth"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    national_id: Mapped[str | None] = mapped_column(String(12), unique=True)
+    id_kind: Mapped[str | None] = mapped_column(String(8))
+    full_name: Mapped[str] = mapped_column(String(120))
+    name_key: Mapped[str] = mapped_column(String(120))  # folded: no accents, lower case, for search
+    gender: Mapped[str] = mapped_column(String(8))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(10), index=True)
+    insurance_number: Mapped[str | None] = mapped_column(String(15))
+    ethnicity: Mapped[str] = mapped_column(String(40), default="")
+    nationality: Mapped[str] = mapped_column(String(40), default="")
+    admin_unit_code: Mapped[str | None] = mapped_column(ForeignKey("warehouse_admin_unit.code"))
+    address: Mapped[str] = mapped_column(Text, default="")
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("injection_person.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+
+
+class Injection(db.Model):
+    __tablename__ = "injection_injection"
+    __table_args__ = (
+        Index("ix_injection_injection_person", "person_id", "injected_on"),
+        Index("ix_injection_injection_site_day", "site_id", "injected_on"),
+        Index("ix_injection_injection_lot", "lot_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("injection_person.id"))
+    presentation_id: Mapped[int] = mapped_column(ForeignKey("lots_presentation.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots_lot.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("warehouse_location.id"))
+    injected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    injected_on: Mapped[date] = mapped_column(Date)  # the day in Asia/Ho_Chi_Minh, for rules and reports
+    dose_number: Mapped[int]
+    source: Mapped[str] = mapped_column(String(16), default=LIVE)
+    move_id: Mapped[int | None] = mapped_column(ForeignKey("warehouse_move.id"))  # the dose taken from stock
+    open_vial_id: Mapped[int | None] = mapped_column(ForeignKey("injection_open_vial.id"))  # drawn from it
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("injection_injection.id"), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+
+    person: Mapped[Person] = relationship()
+    presentation: Mapped[Presentation] = relationship()
+    lot: Mapped[Lot] = relationship()
+    site: Mapped[Location] = relationship()
+
+
+class OpenVial(db.Model):
+    """A multi-dose vial opened at a site: injections draw from it first until its usable time after
+    opening runs out or the site closes its session; what is left then goes to wastage."""
+
+    __tablename__ = "injection_open_vial"
+    __table_args__ = (Index("ix_injection_open_vial_site_lot", "site_id", "lot_id", "closed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("warehouse_location.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots_lot.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    usable_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    doses_left: Mapped[int]
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_reason: Mapped[str | None] = mapped_column(String(16))  # expired, session_closed, empty
+
+    lot: Mapped[Lot] = relationship()
+
+
+class DailyTally(db.Model):
+    """The doses a site says it gave on a day (its paper count), to reconcile with what was entered."""
+
+    __tablename__ = "injection_tally"
+    __table_args__ = (UniqueConstraint("site_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("warehouse_location.id"))
+    day: Mapped[date] = mapped_column(Date)
+    doses: Mapped[int]
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    reported_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))

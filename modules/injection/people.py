@@ -1,0 +1,166 @@
+"""People: found by ID number, phone or name (accent-insensitive), created and edited with their identity
+checked (``identity``), never recorded twice. The caller commits."""
+from dataclasses import dataclass, replace
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from core import audit
+from core.clock import local_today
+from core.db import db
+from core.service_errors import ConflictError, NotFoundError, ServiceError
+from modules.injection import identity
+from modules.injection.models import Person
+from modules.warehouse.models import AdminUnit
+
+SEARCH_LIMIT = 20
+MAX_ADDRESS = 300
+MAX_SHORT = 40
+
+
+@dataclass(frozen=True)
+class PersonData:
+    """What a form, an API call or an import row says about a person, before it is checked."""
+
+    full_name: object
+    gender: object
+    date_of_birth: date | None
+    national_id: object = None
+    phone: object = None
+    insurance_number: object = None
+    ethnicity: object = ""
+    nationality: object = ""
+    admin_unit_code: object = None
+    address: object = ""
+
+
+def cleaned(data, today=None):
+    """``data`` checked and normalised (NFC names, 0xxxxxxxxx phones, the ID's digits agreeing with the
+    gender and birth year), or a :class:`ServiceError` naming the field."""
+    full_name = identity.clean_name(data.full_name)
+    national = identity.check_identity(data.national_id, data.gender, data.date_of_birth, today or local_today())
+    insurance = identity.clean_text(data.insurance_number).replace(" ", "").upper() or None
+    if insurance is not None and not (insurance.isalnum() and len(insurance) in (10, 15)):
+        raise ServiceError(_("A health insurance card number has 10 or 15 letters and digits."),
+                           "insurance_number", "invalid_insurance_number")
+    unit = identity.clean_text(data.admin_unit_code) or None
+    if unit is not None and db.session.get(AdminUnit, unit) is None:
+        raise ServiceError(_("No administrative unit has the code %(code)s.", code=unit), "admin_unit",
+                           "unknown_admin_unit")
+    texts = {name: identity.clean_text(getattr(data, name)) for name in ("ethnicity", "nationality", "address")}
+    for name, value in texts.items():
+        if len(value) > (MAX_ADDRESS if name == "address" else MAX_SHORT):
+            raise ServiceError(_("At most %(n)d characters.", n=MAX_ADDRESS if name == "address" else MAX_SHORT),
+                               name, "too_long")
+    return replace(data, full_name=full_name, gender=identity.normalise_gender(data.gender),
+                   national_id=national.number if national else None, phone=identity.normalise_phone(data.phone),
+                   insurance_number=insurance, admin_unit_code=unit, **texts), national
+
+
+def create_person(data, user=None):
+    """A new person, unless they are already recorded (same ID; or same name, birth date and phone)."""
+    data, national = cleaned(data)
+    twin = duplicate_of(data)
+    if twin is not None:
+        raise duplicate_error(twin)
+    return new_person(data, national, user)
+
+
+def new_person(data, national, user):
+    person = Person(id_kind=national.kind if national else None, name_key=identity.fold(data.full_name),
+                    created_by=user.id if user else None, **fields_of(data))
+    db.session.add(person)
+    db.session.flush()
+    audit.record("person.create", person, user=user)
+    return person
+
+
+def find_or_create(data, user=None):
+    """The person ``data`` describes: the one recorded with its ID (who must be the same person: name and
+    birth date agree), or with its name, birth date and phone; else a new record."""
+    data, national = cleaned(data)
+    twin = duplicate_of(data)
+    if twin is None:
+        return new_person(data, national, user)
+    if twin.date_of_birth != data.date_of_birth or twin.name_key != identity.fold(data.full_name):
+        raise ConflictError(_("ID %(number)s is recorded for %(name)s, born %(born)s: check the ID number.",
+                              number=twin.national_id, name=twin.full_name,
+                              born=twin.date_of_birth.strftime("%d/%m/%Y")), "national_id", "id_belongs_to_other")
+    return twin
+
+
+def update_person(person, data, user=None):
+    data, national = cleaned(data)
+    twin = duplicate_of(data)
+    if twin is not None and twin.id != person.id:
+        raise duplicate_error(twin)
+    changed = {name: value for name, value in fields_of(data).items() if getattr(person, name) != value}
+    for name, value in changed.items():
+        setattr(person, name, value)
+    person.id_kind, person.name_key = (national.kind if national else None), identity.fold(data.full_name)
+    if changed:
+        audit.record("person.update", person, user=user, details={"fields": sorted(changed)})
+    return person
+
+
+def fields_of(data):
+    return {"full_name": data.full_name, "gender": data.gender, "date_of_birth": data.date_of_birth,
+            "national_id": data.national_id, "phone": data.phone, "insurance_number": data.insurance_number,
+            "ethnicity": data.ethnicity, "nationality": data.nationality, "admin_unit_code": data.admin_unit_code,
+            "address": data.address}
+
+
+def duplicate_of(data):
+    """The person already recorded with ``data``'s ID, or with its name, birth date and phone."""
+    if data.national_id:
+        person = by_national_id(data.national_id)
+        if person is not None:
+            return person
+    if data.phone:
+        return db.session.scalar(select(Person).where(
+            Person.name_key == identity.fold(data.full_name), Person.date_of_birth == data.date_of_birth,
+            Person.phone == data.phone, Person.merged_into_id.is_(None)).limit(1))
+    return None
+
+
+def duplicate_error(person):
+    return ConflictError(_("%(name)s, born %(born)s, is already recorded (number %(id)d): use that record.",
+                           name=person.full_name, born=person.date_of_birth.strftime("%d/%m/%Y"), id=person.id),
+                         "national_id" if person.national_id else "full_name", "duplicate_person")
+
+
+def by_national_id(number):
+    return db.session.scalar(select(Person).where(Person.national_id == number))
+
+
+def get_person(person_id):
+    """The person (followed to the record they were merged into), or 404."""
+    person = db.session.get(Person, person_id)
+    while person is not None and person.merged_into_id is not None:
+        person = db.session.get(Person, person.merged_into_id)
+    if person is None:
+        raise NotFoundError(_("No person with id %(id)s.", id=person_id), None, "unknown_person")
+    return person
+
+
+def search(text, limit=SEARCH_LIMIT):
+    """People whose ID number or phone is ``text``, or whose name starts with it, ignoring accents and case."""
+    text = identity.clean_text(text)
+    if not text:
+        return []
+    digits = "".join(text.split()).lstrip("+")
+    conditions = []
+    if digits.isdigit():
+        conditions.append(Person.national_id == digits)
+        try:
+            phone = identity.normalise_phone(digits)
+        except ServiceError:
+            phone = None
+        if phone:
+            conditions.append(Person.phone == phone)
+    else:
+        conditions.append(Person.name_key.startswith(identity.fold(text), autoescape=True))
+    query = (select(Person).where(or_(*conditions), Person.merged_into_id.is_(None))
+             .order_by(Person.name_key, Person.date_of_birth, Person.id).limit(limit))
+    return db.session.scalars(query).all()

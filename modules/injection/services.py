@@ -1,0 +1,182 @@
+"""Registering injections at a site: the dose rules, one dose taken from the site's stock in the same
+transaction (from the open vial first), corrections as reversing records, and open vials written off when
+their usable time runs out or the site closes its session. The caller commits."""
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.orm import aliased
+
+from core import audit, plugins
+from core.clock import local_date
+from core.db import db, utcnow
+from core.service_errors import ConflictError, ServiceError
+from modules.injection import rules
+from modules.injection.models import BACKLOG, CORRECTION, LIVE, Injection, OpenVial
+from modules.lots import services as lots
+from modules.warehouse import ledger, locations
+from modules.warehouse import services as stock
+from modules.warehouse.ledger import Transfer
+from modules.warehouse.models import CONSUMED, SITE, WASTAGE, Move
+
+FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks of tablets at sites drift
+EXPIRED, SESSION_CLOSED, EMPTY = "expired", "session_closed", "empty"
+
+
+# --- History -------------------------------------------------------------------------------------------
+
+def effective_injections():
+    """The query of injections that count: live and backlog ones that no correction reverses."""
+    correction = aliased(Injection)
+    return select(Injection).where(
+        Injection.source.in_((LIVE, BACKLOG)),
+        ~exists().where(correction.reverses_id == Injection.id))
+
+
+def history(person):
+    """The person's doses that count, oldest first."""
+    query = effective_injections().where(Injection.person_id == person.id).order_by(
+        Injection.injected_on, Injection.id)
+    return db.session.scalars(query).all()
+
+
+def doses_of(injections):
+    return [rules.Dose(injection.injected_on, injection.presentation, injection.dose_number)
+            for injection in injections]
+
+
+def certificate_of(person):
+    return rules.certificate(doses_of(history(person)))
+
+
+# --- Registering ---------------------------------------------------------------------------------------
+
+def register(person, lot, site, injected_at=None, dose_number=None, user=None, idempotency_key=None, note=""):
+    """Record that ``person`` received a dose of ``lot`` at ``site`` and take it from the site's stock."""
+    now = utcnow()
+    injected_at = injected_at or now
+    if injected_at > now + FUTURE_TOLERANCE:
+        raise ServiceError(_("The injection cannot be in the future."), "injected_at", "in_the_future")
+    if site.kind != SITE:
+        raise ServiceError(_("%(location)s is not a vaccination site.", location=site.name), "site", "not_a_site")
+    day = local_date(injected_at)
+    stock.usable_lot(lot, day, location=site)
+    number = rules.check_next_dose(doses_of(history(person)), lot.presentation, day, dose_number)
+    close_expired_vials(site, now, user)
+    vial = draw_from_vial(site, lot, injected_at)
+    try:
+        move = ledger.post([Transfer(lot, site, locations.virtual(CONSUMED), 1)], "injection", user=user)[0]
+    except ledger.InsufficientStock:
+        raise no_dose_left(lot, site) from None
+    injection = Injection(person_id=person.id, person=person, presentation_id=lot.presentation_id,
+                          presentation=lot.presentation, lot_id=lot.id, lot=lot, site_id=site.id, site=site,
+                          injected_at=injected_at, injected_on=day, dose_number=number, source=LIVE,
+                          move_id=move.id, open_vial_id=vial.id if vial else None, idempotency_key=idempotency_key,
+                          note=note, created_by=user.id if user else None)
+    db.session.add(injection)
+    db.session.flush()
+    audit.record("injection.register", injection, user=user, details={
+        "person": person.id, "lot": lot.lot_number, "site": site.code, "dose_number": number})
+    plugins.hook().injection_registered(injection=injection)
+    return injection
+
+
+def draw_from_vial(site, lot, at):
+    """The open vial of ``lot`` at ``site`` the dose comes from (opening one if none is usable), or
+    ``None`` for single-dose vials. Conditional updates: two staff drawing at once cannot both take
+    the last dose of a vial."""
+    presentation = lot.presentation
+    if presentation.doses_per_vial == 1 or not presentation.hours_after_opening:
+        return None
+    candidates = db.session.scalars(select(OpenVial).where(
+        OpenVial.site_id == site.id, OpenVial.lot_id == lot.id, OpenVial.closed_at.is_(None),
+        OpenVial.usable_until > at, OpenVial.doses_left > 0).order_by(OpenVial.opened_at)).all()
+    for vial in candidates:
+        taken = db.session.execute(update(OpenVial).where(OpenVial.id == vial.id, OpenVial.doses_left > 0)
+                                   .values(doses_left=OpenVial.doses_left - 1)
+                                   .execution_options(synchronize_session=False))
+        if taken.rowcount == 1:
+            db.session.refresh(vial)
+            if vial.doses_left == 0:
+                vial.closed_at, vial.close_reason = at, EMPTY
+            return vial
+    return open_vial(site, lot, at)
+
+
+def open_vial(site, lot, at):
+    """Open a new vial of ``lot``: its doses come from the site's stock not already in open vials."""
+    per_vial = lot.presentation.doses_per_vial
+    in_open_vials = db.session.scalar(select(func.coalesce(func.sum(OpenVial.doses_left), 0)).where(
+        OpenVial.site_id == site.id, OpenVial.lot_id == lot.id, OpenVial.closed_at.is_(None)))
+    closed = ledger.on_hand(site.id, lot.id) - in_open_vials
+    if closed <= 0:
+        raise no_dose_left(lot, site)
+    doses = min(per_vial, closed)
+    vial = OpenVial(site_id=site.id, lot_id=lot.id, lot=lot, opened_at=at, doses_left=doses - 1,
+                    usable_until=at + timedelta(hours=lot.presentation.hours_after_opening))
+    if vial.doses_left == 0:
+        vial.closed_at, vial.close_reason = at, EMPTY
+    db.session.add(vial)
+    db.session.flush()
+    return vial
+
+
+def no_dose_left(lot, site):
+    return ConflictError(_("No dose of lot %(lot)s is left at %(site)s.", lot=lot.lot_number, site=site.name),
+                         "lot_id", "no_stock")
+
+
+# --- Open vials ----------------------------------------------------------------------------------------
+
+def open_vials(site):
+    return db.session.scalars(select(OpenVial).where(OpenVial.site_id == site.id, OpenVial.closed_at.is_(None))
+                              .order_by(OpenVial.opened_at)).all()
+
+
+def close_expired_vials(site, now, user=None):
+    """Write off what is left in the site's vials whose usable time after opening has run out."""
+    expired = db.session.scalars(select(OpenVial).where(
+        OpenVial.site_id == site.id, OpenVial.closed_at.is_(None), OpenVial.usable_until <= now)).all()
+    return write_off(site, expired, EXPIRED, user, now)
+
+
+def close_session(site, user=None):
+    """End the day's session at the site: every open vial's remaining doses go to open-vial wastage."""
+    return write_off(site, open_vials(site), SESSION_CLOSED, user, utcnow())
+
+
+def write_off(site, vials, reason, user, now):
+    wastage = locations.virtual(WASTAGE)
+    lines = [Transfer(vial.lot, site, wastage, vial.doses_left) for vial in vials if vial.doses_left > 0]
+    if lines:
+        ledger.post(lines, "wastage", user=user, reason="open_vial")
+    for vial in vials:
+        vial.closed_at, vial.close_reason = now, reason
+    return vials
+
+
+# --- Corrections ---------------------------------------------------------------------------------------
+
+def correct(injection, reason, user=None):
+    """Cancel a wrongly recorded injection with a new record that reverses it; a live one's dose goes back
+    to the site's stock (into its open vial if that is still open)."""
+    reason = lots.required_reason(reason)
+    if injection.source == CORRECTION:
+        raise ConflictError(_("A correction cannot be corrected; record the injection again instead."),
+                            "injection", "correction_of_correction")
+    if db.session.scalar(select(Injection.id).where(Injection.reverses_id == injection.id)) is not None:
+        raise ConflictError(_("This injection has already been corrected."), "injection", "already_corrected")
+    if injection.move_id is not None:
+        ledger.reverse(db.session.get(Move, injection.move_id), user=user, note=reason)
+        if injection.open_vial_id is not None:
+            db.session.execute(update(OpenVial).where(and_(OpenVial.id == injection.open_vial_id,
+                                                           OpenVial.closed_at.is_(None)))
+                               .values(doses_left=OpenVial.doses_left + 1))
+    correction = Injection(person_id=injection.person_id, presentation_id=injection.presentation_id,
+                           lot_id=injection.lot_id, site_id=injection.site_id, injected_at=utcnow(),
+                           injected_on=injection.injected_on, dose_number=injection.dose_number, source=CORRECTION,
+                           reverses_id=injection.id, note=reason, created_by=user.id if user else None)
+    db.session.add(correction)
+    db.session.flush()
+    audit.record("injection.correct", correction, user=user, details={"reverses": injection.id, "reason": reason})
+    return correction
