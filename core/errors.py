@@ -21,6 +21,7 @@ TITLES = {
     409: _l("This cannot be done now"),
     413: _l("The file is too large"),
     422: _l("The request could not be carried out"),
+    429: _l("Too many attempts"),
     500: _l("Something went wrong on our side"),
 }
 MESSAGES = {

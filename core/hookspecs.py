@@ -135,6 +135,19 @@ def remaining_demand(locations, presentation):
     """
 
 
+@hookspec(firstresult=True)
+def doses_given(locations):
+    """Say how many doses were given at the vaccination sites under each location.
+
+    Called when an allocation plan uses the "demand" strategy and no ``remaining_demand`` answer came:
+    the demand is then the target population × the vaccine's series length − the doses given. The
+    injection module answers it (live and backlog injections that count, any vaccine).
+
+    :param locations: :class:`modules.warehouse.models.Location` objects.
+    :return: a dict ``{location_id: doses}``, or None when you cannot tell. Stops at the first non-None result.
+    """
+
+
 @hookspec
 def manifest_sections(shipment):
     """Add sections to a shipment's transport manifest (PDF).
@@ -211,6 +224,20 @@ def injection_registered(injection):
     :param injection: the :class:`modules.injection.models.Injection` (``person``, ``lot``, ``site``,
         ``dose_number``, ``injected_at``).
     :return: ignored.
+    """
+
+
+@hookspec
+def doses_due(reminders):
+    """Send reminders to people whose next dose is due.
+
+    Called by ``vaxchain reminders send`` (run it daily, e.g. from cron) with the people due soon or
+    overdue who have not been reminded of that dose yet. Implementations queue or send the messages (an
+    SMS gateway, Zalo...); the bundled ``reminder_outbox`` plugin writes them to an outbox table.
+
+    :param reminders: a list of ``modules.injection.reminders.Reminder`` (``person_id``, ``full_name``,
+        ``phone``, ``dose_number``, ``vaccine``, ``due_on``, ``site``).
+    :return: ignored. Raising undoes the run (nobody is marked as reminded).
     """
 
 

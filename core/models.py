@@ -90,3 +90,13 @@ class AuditEntry(db.Model):
     object_type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class RateLimitHit(db.Model):
+    """How often one client did one limited thing within one time window (shared by every worker)."""
+
+    __tablename__ = "core_rate_limit"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    hits: Mapped[int] = mapped_column(default=0)

@@ -199,10 +199,18 @@ def populations(locations):
 
 
 def demands(locations, presentation):
-    answer = plugins.hook().remaining_demand(locations=locations, presentation=presentation)
+    """Each destination's remaining demand: a plugin's answer, else target population × the series length
+    − the doses already given under it (as the injection module tells)."""
+    hook = plugins.hook()
+    answer = hook.remaining_demand(locations=locations, presentation=presentation)
     if answer is None:
-        raise ServiceError(_("Remaining demand is not known yet: allocate by target population or by hand."),
-                           "strategy", "demand_unknown")
+        given = hook.doses_given(locations=locations)
+        if given is None:
+            raise ServiceError(_("Remaining demand is not known yet: allocate by target population or by hand."),
+                               "strategy", "demand_unknown")
+        needed = [population * presentation.series_length for population in populations(locations)]
+        answer = {location.id: need - given.get(location.id, 0) for location, need in zip(locations, needed,
+                                                                                           strict=True)}
     return [max(int(answer.get(location.id, 0)), 0) for location in locations]
 
 

@@ -4,8 +4,21 @@ Registered with the plugin manager like any plugin; its hook implementations liv
 """
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
+
 from core.hookspecs import hookimpl
-from modules.injection import api, models  # noqa: F401  (models: tables known to the app and migrations)
+from core.menu import MenuItem
+from modules.injection import (  # noqa: F401  (models: tables known to the app and to migrations)
+    api,
+    certificate_views,
+    dashboard_views,
+    demo,
+    models,
+    reconciliation_views,
+    reminders_views,
+    services,
+    views,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -18,3 +31,29 @@ def migration_directory():
 @hookimpl
 def api_blueprints():
     return [api.api]
+
+
+@hookimpl
+def web_blueprints():
+    return [views.bp, certificate_views.bp, reconciliation_views.bp, dashboard_views.bp, reminders_views.bp]
+
+
+@hookimpl
+def lot_recipients(lot, limit):
+    return services.recipients(lot, limit)
+
+
+@hookimpl
+def doses_given(locations):
+    return services.doses_given(locations)
+
+
+@hookimpl
+def demo_data(app):
+    demo.create_demo_data()
+
+
+@hookimpl
+def menu_items():
+    section = _l("Injection")
+    return [MenuItem(_l("Register injections"), "injection.register", section=section, order=400)]

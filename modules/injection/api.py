@@ -8,7 +8,8 @@ the caller's locations (404 ``unknown_location`` otherwise). Input is read stric
 """
 from datetime import datetime
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,11 +19,11 @@ from core import roles
 from core.api import ApiBlueprint, ApiError, json_body
 from core.db import db
 from core.service_errors import ConflictError, NotFoundError, ServiceError
-from modules.injection import people, services
+from modules.injection import certificates, people, services, signing
 from modules.injection.models import GENDERS, Injection
 from modules.lots import services as lots
 from modules.lots.models import Lot
-from modules.warehouse.api import DAY, INTEGER, STRING, Fields, bad_input, nullable
+from modules.warehouse.api import BOOLEAN, DAY, INTEGER, STRING, Fields, bad_input, nullable
 
 api = ApiBlueprint("injection", __name__)
 
@@ -229,3 +230,71 @@ def person_list():
               summary="A person with their doses and certificate")
 def person_show(person_id):
     return jsonify(person_json(people.get_person(person_id)))
+
+
+# --- Certificates -------------------------------------------------------------------------------------
+
+CERTIFICATE_SCHEMA = {"type": "object", "properties": {
+    "person_id": INTEGER, "status": {"type": "string", "enum": ["none", "partial", "complete"]},
+    "color": {"type": ["string", "null"], "enum": ["yellow", "green", None]},
+    "next_dose_due": {"type": ["string", "null"], "format": "date"},
+    "doses": PERSON_SCHEMA["properties"]["doses"],
+    "payload": {"type": ["string", "null"], "description": "The signed text of the QR code (docs/certificates.md); "
+                                                           "null without doses."}}}
+VERIFY_REQUEST = {"type": "object", "required": ["payload"], "additionalProperties": False,
+                  "properties": {"payload": {"type": "string", "maxLength": signing.MAX_PAYLOAD}}}
+VERIFY_RESPONSE = {"type": "object", "properties": {
+    "valid": BOOLEAN, "reason": STRING, "message": STRING,
+    "certificate": {"type": ["object", "null"], "properties": {
+        "name": STRING, "birth_date": DAY, "status": STRING, "issued_at": {"type": "string", "format": "date-time"},
+        "key_id": STRING, "doses": {"type": "array", "items": {"type": "object", "properties": {
+            "date": DAY, "vaccine": STRING, "lot": STRING, "dose": INTEGER}}}}}}}
+LANG_PARAMETER = {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]},
+                  "description": "Default: your language (Vietnamese otherwise)."}
+
+
+@api.endpoint("/persons/<int:person_id>/certificate", roles=LOOKERS, response_schema=CERTIFICATE_SCHEMA,
+              summary="A person's certificate: status, colour, doses and the signed QR payload")
+def certificate(person_id):
+    found = certificates.certificate_for(people.get_person(person_id))
+    status = found.status
+    return jsonify({"person_id": found.person.id, "status": status.status, "color": status.color,
+                    "next_dose_due": status.next_dose_due.isoformat() if status.next_dose_due else None,
+                    "doses": person_json(found.person)["doses"], "payload": found.payload})
+
+
+@api.endpoint("/persons/<int:person_id>/certificate.pdf", roles=LOOKERS, parameters=[LANG_PARAMETER],
+              summary="A person's certificate as a PDF with its QR code")
+def certificate_pdf(person_id):
+    lang = request.args.get("lang")
+    if lang is None:
+        locale = get_locale()
+        lang = "en" if locale is not None and locale.language == "en" else "vi"
+    if lang not in ("vi", "en"):
+        raise bad_input("invalid_parameter", _("lang must be vi or en."), "lang")
+    pdf = certificates.certificate_pdf(certificates.certificate_for(people.get_person(person_id)), lang)
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="certificate-{person_id}.pdf"'})
+
+
+@api.endpoint("/certificates/public-key", public=True, summary="The public key certificates are signed with",
+              response_schema={"type": "object", "properties": {
+                  "algorithm": STRING, "key_id": STRING, "public_key": STRING, "pem": STRING}})
+def certificate_public_key():
+    return jsonify({"algorithm": "Ed25519", "key_id": signing.key_id(), "public_key": signing.public_key_raw(),
+                    "pem": signing.public_key_pem()})
+
+
+@api.endpoint("/certificates/verify", methods=["POST"], public=True, request_schema=VERIFY_REQUEST,
+              response_schema=VERIFY_RESPONSE,
+              summary="Check a certificate's QR payload: valid or not, and why (`reason`)")
+def certificate_verify():
+    payload = Fields(json_body(), VERIFY_REQUEST["properties"]).text("payload", required=True)
+    result = signing.verify(payload)
+    data = None
+    if result.valid:
+        data = {**result.data, "birth_date": result.data["birth_date"].isoformat(),
+                "issued_at": result.data["issued_at"].isoformat(),
+                "doses": [{**dose, "date": dose["date"].isoformat()} for dose in result.data["doses"]]}
+    return jsonify({"valid": result.valid, "reason": result.reason_code, "message": result.message,
+                    "certificate": data})

@@ -164,3 +164,23 @@ def search(text, limit=SEARCH_LIMIT):
     query = (select(Person).where(or_(*conditions), Person.merged_into_id.is_(None))
              .order_by(Person.name_key, Person.date_of_birth, Person.id).limit(limit))
     return db.session.scalars(query).all()
+
+
+def merge(keep, duplicate, user=None):
+    """Fold ``duplicate`` into ``keep``: its injections count for ``keep`` from now on (they are not
+    touched), lookups of it lead to ``keep``, and the merge is audited. Two different ID numbers are two
+    people: refused."""
+    if keep.id == duplicate.id or duplicate.merged_into_id is not None or keep.merged_into_id is not None:
+        raise ConflictError(_("Choose two different people, neither already merged."), "person", "bad_merge")
+    if keep.national_id and duplicate.national_id and keep.national_id != duplicate.national_id:
+        raise ConflictError(_("%(first)s and %(second)s are different ID numbers: these are two people.",
+                              first=keep.national_id, second=duplicate.national_id), "national_id", "different_ids")
+    if duplicate.national_id and not keep.national_id:
+        keep.id_kind, number, duplicate.national_id = duplicate.id_kind, duplicate.national_id, None
+        db.session.flush()  # the number is unique: free it before giving it to the record kept
+        keep.national_id = number
+    for earlier in db.session.scalars(select(Person).where(Person.merged_into_id == duplicate.id)):
+        earlier.merged_into_id = keep.id
+    duplicate.merged_into_id = keep.id
+    audit.record("person.merge", keep, user=user, details={"merged": duplicate.id})
+    return keep

@@ -1,23 +1,23 @@
 """Registering injections at a site: the dose rules, one dose taken from the site's stock in the same
 transaction (from the open vial first), corrections as reversing records, and open vials written off when
 their usable time runs out or the site closes its session. The caller commits."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, func, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import aliased, joinedload
 
 from core import audit, plugins
-from core.clock import local_date
+from core.clock import LOCAL_ZONE, local_date, local_today
 from core.db import db, utcnow
 from core.service_errors import ConflictError, ServiceError
 from modules.injection import rules
-from modules.injection.models import BACKLOG, CORRECTION, LIVE, Injection, OpenVial
+from modules.injection.models import BACKLOG, CORRECTION, LIVE, Injection, OpenVial, Person
 from modules.lots import services as lots
 from modules.warehouse import ledger, locations
 from modules.warehouse import services as stock
 from modules.warehouse.ledger import Transfer
-from modules.warehouse.models import CONSUMED, SITE, WASTAGE, Move
+from modules.warehouse.models import CONSUMED, SITE, WASTAGE, Location, Move
 
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks of tablets at sites drift
 EXPIRED, SESSION_CLOSED, EMPTY = "expired", "session_closed", "empty"
@@ -35,7 +35,8 @@ def effective_injections():
 
 def history(person):
     """The person's doses that count, oldest first."""
-    query = effective_injections().where(Injection.person_id == person.id).order_by(
+    merged = select(Person.id).where(or_(Person.id == person.id, Person.merged_into_id == person.id))
+    query = effective_injections().where(Injection.person_id.in_(merged)).order_by(
         Injection.injected_on, Injection.id)
     return db.session.scalars(query).all()
 
@@ -47,6 +48,27 @@ def doses_of(injections):
 
 def certificate_of(person):
     return rules.certificate(doses_of(history(person)))
+
+
+def recipients(lot, limit):
+    """The newest injections from ``lot`` that count, as the lot's traceability page and a recall need them."""
+    query = (effective_injections().where(Injection.lot_id == lot.id)
+             .options(joinedload(Injection.person), joinedload(Injection.site))
+             .order_by(Injection.injected_at.desc(), Injection.id.desc()).limit(limit))
+    return [{"person": injection.person.full_name, "injected_at": injection.injected_at,
+             "site": injection.site.code, "dose_number": injection.dose_number}
+            for injection in db.session.scalars(query)]
+
+
+def doses_given(place_list):
+    """``{location id: doses that count, given at the sites in its subtree}``, in two queries."""
+    correction = aliased(Injection)
+    per_site = db.session.execute(
+        select(Location.path, func.count(Injection.id)).join(Location, Location.id == Injection.site_id)
+        .where(or_(*[Location.path.startswith(place.path) for place in place_list]),
+               Injection.source.in_((LIVE, BACKLOG)), ~exists().where(correction.reverses_id == Injection.id))
+        .group_by(Location.path)).all()
+    return {place.id: sum(count for path, count in per_site if path.startswith(place.path)) for place in place_list}
 
 
 # --- Registering ---------------------------------------------------------------------------------------
@@ -78,6 +100,26 @@ def register(person, lot, site, injected_at=None, dose_number=None, user=None, i
     audit.record("injection.register", injection, user=user, details={
         "person": person.id, "lot": lot.lot_number, "site": site.code, "dose_number": number})
     plugins.hook().injection_registered(injection=injection)
+    return injection
+
+
+def record_backlog(person, lot, site, day, dose_number=None, user=None, note=""):
+    """Record a past injection (from paper or a spreadsheet): checked by the same dose rules, but history,
+    so nothing is taken from today's stock."""
+    if day > local_today():
+        raise ServiceError(_("The injection cannot be in the future."), "injected_at", "in_the_future")
+    if site.kind != SITE:
+        raise ServiceError(_("%(location)s is not a vaccination site.", location=site.name), "site", "not_a_site")
+    number = rules.check_next_dose(doses_of(history(person)), lot.presentation, day, dose_number)
+    injection = Injection(person_id=person.id, person=person, presentation_id=lot.presentation_id,
+                          presentation=lot.presentation, lot_id=lot.id, lot=lot, site_id=site.id, site=site,
+                          injected_at=datetime(day.year, day.month, day.day, 12, tzinfo=LOCAL_ZONE),
+                          injected_on=day, dose_number=number, source=BACKLOG, note=note,
+                          created_by=user.id if user else None)
+    db.session.add(injection)
+    db.session.flush()
+    audit.record("injection.backlog", injection, user=user, details={
+        "person": person.id, "lot": lot.lot_number, "site": site.code, "dose_number": number})
     return injection
 
 

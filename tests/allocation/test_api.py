@@ -110,7 +110,7 @@ def test_a_source_outside_the_officers_locations_is_refused(app, world):
     ({"destinations": ["KHO-QG"]}, (422, "bad_destination", "destinations[0]")),
     ({"destinations": ["KHO-HN", "DT-PX"]}, (422, "no_target_population", "destinations[1]")),
     ({"strategy": "manual"}, (422, "required", "destinations[0].doses")),
-    ({"strategy": "demand"}, (422, "demand_unknown", "strategy")),
+    ({"strategy": "demand", "destinations": ["KHO-HN", "DT-PX"]}, (422, "no_target_population", "destinations[1]")),
     ({"lead_days": 400}, (422, "out_of_range", "lead_days")),
     ({"pack_vials": 0}, (422, "out_of_range", "pack_vials")),
     ({"destinations": [{"location": "KHO-HN", "vials": 3}]}, (400, "unknown_field", "destinations[0].vials")),

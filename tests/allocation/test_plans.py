@@ -51,10 +51,19 @@ def test_a_destination_without_a_target_population_is_named(world):
     assert (refused.value.code, refused.value.field) == ("no_target_population", "destinations[1]")
 
 
-def test_demand_needs_someone_to_know_it(world):
-    tree, az = world
-    with pytest.raises(ServiceError) as refused:
-        services.create_plan(az, tree.national, 100, DEMAND, [Destination(tree.province)])
+def test_demand_is_the_target_doses_less_those_given(world):
+    tree, az = world  # Hà Nội 3 000 people, Đà Nẵng 1 000; Vaxzevria's series is 2 doses; nothing given yet
+    plan = services.create_plan(az, tree.national, 400, DEMAND, [Destination(tree.province),
+                                                                  Destination(tree.other_province)])
+    assert [(line.weight, line.allocated_doses) for line in plan.lines] == [(6000, 300), (2000, 100)]
+
+
+def test_demand_needs_someone_to_know_it(make_app):
+    app = make_app(VAXCHAIN_MODULES="lots,warehouse,transport,allocation")  # no injection module
+    with app.app_context():
+        tree, az = stocked_tree()
+        with pytest.raises(ServiceError) as refused:
+            services.create_plan(az, tree.national, 100, DEMAND, [Destination(tree.province)])
     assert refused.value.code == "demand_unknown"
 
 

@@ -7,8 +7,9 @@ from sqlalchemy import func, select
 
 from core.clock import LOCAL_ZONE
 from core.db import db, utcnow
+from core.models import AuditEntry
 from core.service_errors import ServiceError
-from modules.injection import services
+from modules.injection import people, services
 from modules.injection.models import CORRECTION, Injection, Person
 from modules.lots.models import Lot
 from modules.warehouse import ledger
@@ -208,3 +209,32 @@ def test_the_open_vial_is_not_opened_beyond_the_stock(site):
     with pytest.raises(ServiceError) as refused:
         services.register(person("T10"), thin, site.site_b)
     assert refused.value.code == "no_stock"
+
+
+def test_doses_given_count_under_each_location_and_corrections_do_not(site):
+    kept = services.register(person("A"), find_lot("VC1"), site.site_a)
+    services.correct(services.register(person("B"), find_lot("VC1"), site.site_a), "Nhầm người")
+    assert services.doses_given([site.district, site.national, site.other_province]) == {
+        site.district.id: 1, site.national.id: 1, site.other_province.id: 0}
+    assert services.recipients(find_lot("VC1"), 10) == [
+        {"person": "A", "injected_at": kept.injected_at, "site": "DT-PX", "dose_number": 1}]
+
+
+def test_a_merge_keeps_every_injection_and_is_audited(site):
+    kept, twin = person("Nguyễn Thị Lan"), person("Nguyen Thi Lan")
+    twin.national_id, twin.id_kind = "001190123456", "cccd"
+    services.register(twin, find_lot("VC1"), site.site_a, injected_at=at(30))
+    people.merge(kept, twin)
+    assert (kept.national_id, twin.national_id, twin.merged_into_id) == ("001190123456", None, kept.id)
+    assert [dose.dose_number for dose in services.history(kept)] == [1]
+    assert services.register(kept, find_lot("VC1"), site.site_a).dose_number == 2
+    assert people.get_person(twin.id) is kept
+    assert db.session.scalar(select(func.count()).select_from(Injection)) == 2
+    assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.action == "person.merge")) == "person.merge"
+    other = person("Trần Văn Bình")
+    other.national_id = "001090654321"
+    kept_again = person("Lê Văn C")
+    kept_again.national_id = "001090111111"
+    with pytest.raises(ServiceError) as refused:
+        people.merge(kept_again, other)
+    assert refused.value.code == "different_ids"
