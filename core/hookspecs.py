@@ -126,8 +126,9 @@ def lot_recipients(lot, limit):
 def remaining_demand(locations, presentation):
     """Say how many doses each destination still needs, for allocation by remaining demand.
 
-    Called when an allocation plan uses the "demand" strategy. The injection module answers it
-    (target population × doses in the series − doses already given).
+    Called when an allocation plan uses the "demand" strategy, before ``doses_given``: a plugin that knows
+    better (a national registry, say) answers here; without an answer the allocation module uses its target
+    populations × doses in the series − the doses the injection module says were given.
 
     :param locations: the destination :class:`modules.warehouse.models.Location` objects.
     :param presentation: the vaccine (:class:`modules.lots.models.Presentation`).
@@ -231,13 +232,14 @@ def injection_registered(injection):
 def doses_due(reminders):
     """Send reminders to people whose next dose is due.
 
-    Called by ``vaxchain reminders send`` (run it daily, e.g. from cron) with the people due soon or
-    overdue who have not been reminded of that dose yet. Implementations queue or send the messages (an
-    SMS gateway, Zalo...); the bundled ``reminder_outbox`` plugin writes them to an outbox table.
+    Called by ``vaxchain reminders send`` (run it daily, e.g. from cron) with everyone due soon or
+    overdue, on every run: implementations skip those they already reminded of that dose, and queue or
+    send the others (an SMS gateway, Zalo...). The bundled ``reminder_outbox`` plugin writes them to an
+    outbox table, once per person and dose.
 
     :param reminders: a list of ``modules.injection.reminders.Reminder`` (``person_id``, ``full_name``,
         ``phone``, ``dose_number``, ``vaccine``, ``due_on``, ``site``).
-    :return: ignored. Raising undoes the run (nobody is marked as reminded).
+    :return: ignored. Raising undoes the run (what any implementation queued in it).
     """
 
 

@@ -24,6 +24,7 @@ from modules.lots import services as lot_services
 from modules.transport.models import Shipment
 from modules.warehouse import locations
 from modules.warehouse.models import PHYSICAL_KINDS, SITE, AdminUnit, Location
+from modules.warehouse.pages import location_choices
 
 bp = Blueprint("allocation", __name__, template_folder="templates")
 
@@ -51,10 +52,6 @@ def visible_plan(plan_id):
     if plan is None or (scope is not EVERYWHERE and plan.source_id not in scope):
         abort(404)
     return plan
-
-
-def place_label(place, top_depth):
-    return "\u00a0\u00a0" * (place.depth - top_depth) + f"{place.name} ({place.code})"
 
 
 # --- List ----------------------------------------------------------------------------------------
@@ -95,8 +92,7 @@ def new_plan():
     if not stores:
         return render_template("allocation/new.html", form=None)
     chooser = SourceForm(formdata=request.args)
-    top = min(store.depth for store in stores)
-    chooser.source.choices = [(store.code, place_label(store, top)) for store in stores]
+    chooser.source.choices = location_choices(stores)
     code = request.form.get("source") or request.args.get("source") or stores[0].code
     source = next((store for store in stores if store.code == code), None)
     if source is None:

@@ -15,6 +15,7 @@ from modules.injection import (  # noqa: F401  (models: tables known to the app 
     demo,
     models,
     reconciliation_views,
+    reminders,
     reminders_views,
     services,
     views,
@@ -56,4 +57,15 @@ def demo_data(app):
 @hookimpl
 def menu_items():
     section = _l("Injection")
-    return [MenuItem(_l("Register injections"), "injection.register", section=section, order=400)]
+    return [
+        MenuItem(_l("Register injections"), "injection.register", section=section, order=400),
+        MenuItem(_l("Doses due"), "reminders.due", section=section, order=410),
+        MenuItem(_l("Daily tally"), "reconciliation.tally", section=section, order=420),
+        MenuItem(_l("Reconciliation"), "reconciliation.index", section=section, order=430),
+        MenuItem(_l("Vaccination dashboard"), "dashboard.overview", section=section, order=440),
+    ]
+
+
+@hookimpl
+def cli_commands():
+    return [reminders.reminders_group]

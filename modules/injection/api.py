@@ -128,7 +128,7 @@ def register_once(key):
     site = fields.location("site")
     injection = services.register(person, lot, site, injected_at=moment(fields, "injected_at"),
                                   dose_number=fields.integer("dose_number"), user=current_user, idempotency_key=key)
-    return injection_json(injection, services.certificate_of(person))
+    return injection_json(injection, injection.certificate)
 
 
 def by_key(key):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from core.clock import local_today
-from modules.injection import rules, services, signing
+from modules.injection import identity, rules, services, signing
 from reports import certificate as document
 
 STATUS_LABELS = {rules.NONE: _l("No dose"), rules.PARTIAL: _l("Series started (yellow certificate)"),
@@ -32,11 +32,6 @@ def certificate_for(person):
     return PersonCertificate(person, injections, status, payload)
 
 
-def masked_id(number):
-    """Only the last four digits of an ID number show on paper and on screens that do not need it."""
-    return "" if not number else "•" * (len(number) - 4) + number[-4:]
-
-
 def initials(full_name):
     """"Nguyễn Thị Lan" → "N. T. L.": enough to recognise oneself, not enough to identify someone."""
     return " ".join(f"{word[0]}." for word in full_name.split())
@@ -45,7 +40,7 @@ def initials(full_name):
 def certificate_pdf(certificate, lang="vi"):
     person = certificate.person
     return document.certificate_pdf(document.Certificate(
-        person_name=person.full_name, birth_date=person.date_of_birth, masked_id=masked_id(person.national_id),
+        person_name=person.full_name, birth_date=person.date_of_birth, masked_id=identity.mask(person.national_id),
         status=certificate.status.status,
         doses=[document.CertificateDose(number=dose.dose_number, date=dose.injected_on, vaccine=dose.presentation.name,
                                         lot=dose.lot.lot_number, site=dose.site.name)

@@ -53,3 +53,7 @@ class DoseForm(FlaskForm):
     person = HiddenField()
     code = StringField(_l("Scan the pack"), validators=[too_long(SCAN_LENGTH)])
     lot = ChoiceField(_l("or choose the lot"), strict=False)
+
+
+class CloseSessionForm(FlaskForm):
+    """The button that ends the day's session at a site: only the CSRF token."""

@@ -280,3 +280,11 @@ def check_identity(national_id: object, gender: object, date_of_birth: date | No
 def _shown(value):
     text = clean_text(value)
     return text if len(text) <= _SHOWN_LENGTH else text[:_SHOWN_LENGTH - 1] + "…"
+
+
+def mask(number, shown=4):
+    """An ID or phone number with only its last ``shown`` digits visible ("••••••••3456"), for lists,
+    paper and people who do not need the whole number; ``""`` when there is none."""
+    if not number:
+        return ""
+    return "•" * max(len(number) - shown, 0) + number[-shown:]

@@ -48,6 +48,7 @@ class Injection(db.Model):
     __table_args__ = (
         Index("ix_injection_injection_person", "person_id", "injected_on"),
         Index("ix_injection_injection_site_day", "site_id", "injected_on"),
+        Index("ix_injection_injection_day_site", "injected_on", "site_id"),  # national views by date
         Index("ix_injection_injection_lot", "lot_id"),
     )
 
@@ -72,6 +73,8 @@ class Injection(db.Model):
     presentation: Mapped[Presentation] = relationship()
     lot: Mapped[Lot] = relationship()
     site: Mapped[Location] = relationship()
+
+    certificate = None  # not stored: set by services.register to the certificate the person now holds
 
 
 class OpenVial(db.Model):

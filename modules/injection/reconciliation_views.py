@@ -1,4 +1,218 @@
-"""Pages of the injection module: reconciliation (being built)."""
-from flask import Blueprint
+"""Pages of the Ministry's reconciliation: the report per place and day and per site and lot
+(``/reconciliation``, on screen and as xlsx), the sites' daily tally (``/reconciliation/tally``) and the
+recall list of everyone injected from a lot (``/lots/<id>/recipients``).
+
+Thin over ``reconciliation``. Every page shows only the user's locations (``core.access.location_scope``):
+a location outside them is a 404, and no list holds its rows.
+"""
+from datetime import timedelta
+from math import ceil
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from core.access import location_scope, roles_required
+from core.clock import local_today
+from core.db import db
+from core.roles import LOGISTICS_OFFICER, SITE_STAFF, VIEWER, WAREHOUSE_MANAGER
+from core.service_errors import ServiceError
+from modules.injection import identity, reconciliation
+from modules.injection.reminders_views import shown_phone
+from modules.lots.models import Lot
+from modules.warehouse import locations
+from modules.warehouse.forms import ChoiceField, DayField, FilterForm, Required, WholeNumberField
+from modules.warehouse.models import DISTRICT, PROVINCE, SITE
+from modules.warehouse.pages import field_error, location_choices, place_in_scope, scope_ids
+from reports.excel import MIMETYPE, xlsx_bytes
 
 bp = Blueprint("reconciliation", __name__, template_folder="templates")
+
+READERS = (VIEWER, WAREHOUSE_MANAGER, LOGISTICS_OFFICER, SITE_STAFF)
+TALLIERS = (SITE_STAFF,)
+RECALL_READERS = (WAREHOUSE_MANAGER, LOGISTICS_OFFICER, VIEWER)
+DEFAULT_DAYS = 7
+MAX_DAYS = 92
+TALLIES_SHOWN_DAYS = 14
+RECIPIENTS_PAGE = 200
+DAILY, STOCK = "daily", "stock"
+LEVEL_LABELS = {SITE: _l("Site"), DISTRICT: _l("District"), PROVINCE: _l("Province")}
+DAILY_COLUMNS = (_l("Code"), _l("Place"), _l("Day"), _l("Doses given (tally)"), _l("Doses entered"),
+                 _l("Backlog (given − entered)"), _l("Site-days without a tally"))
+STOCK_COLUMNS = (_l("Site code"), _l("Site"), _l("Vaccine"), _l("Lot"), _l("Expiry date"), _l("Received"),
+                 _l("Sent on"), _l("Injected (recorded)"), _l("Wasted"), _l("On hand"), _l("Gap"))
+RECIPIENT_COLUMNS = (_l("Full name"), _l("Date of birth"), _l("Mobile phone"), _l("CCCD / CMND number"),
+                     _l("Dose"), _l("Day of the injection"), _l("Site code"), _l("Site"))
+
+
+class ReportFilterForm(FilterForm):
+    location = ChoiceField(_l("Location"), strict=False)  # one outside the user's locations is a 404
+    since = DayField(_l("From (dd/mm/yyyy)"))
+    until = DayField(_l("To (dd/mm/yyyy)"))
+    level = ChoiceField(_l("One row per"), default=SITE)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.level.choices = list(LEVEL_LABELS.items())
+
+
+class TallyForm(FlaskForm):
+    site = ChoiceField(_l("Vaccination site"), validators=[Required()])
+    day = DayField(_l("Day (dd/mm/yyyy)"), validators=[Required()])
+    doses = WholeNumberField(_l("Doses given that day"), validators=[Required()], minimum=0,
+                             maximum=reconciliation.MAX_TALLY)
+
+
+# --- The report --------------------------------------------------------------------------------------
+
+@bp.route("/reconciliation")
+@roles_required(*READERS)
+def index():
+    scope = location_scope(current_user)
+    form = ReportFilterForm(formdata=request.args or None)
+    form.location.choices = location_choices(locations.physical_locations(scope), blank=_("All my locations"))
+    form.validate()
+    location = place_in_scope(form.location.data, scope) if form.location.data else None
+    start, end = period(form)
+    if form.errors or start is None:
+        return render_template("reconciliation/index.html", form=form, report=None), 422
+    ids = locations.subtree_ids(location, scope) if location is not None else scope_ids(scope)
+    level = form.level.data
+    sites = reconciliation.daily_rows(ids, start, end)
+    daily = reconciliation.rolled_up(sites, level)
+    daily_total = reconciliation.summed(None, None, sites)
+    stock = reconciliation.stock_rows(ids)
+    stock_total = reconciliation.stock_total(stock)
+    wanted = request.args.get("format") == "xlsx"
+    if wanted and request.args.get("table") == STOCK:
+        return stock_workbook(stock, stock_total)
+    if wanted:
+        return daily_workbook(daily, daily_total, level, start, end)
+    filters = {"location": form.location.data or None, "since": f"{start:%d/%m/%Y}", "until": f"{end:%d/%m/%Y}",
+               "level": level}
+    return render_template("reconciliation/index.html", form=form, report={
+        "start": start, "end": end, "level": level, "daily": daily, "daily_total": daily_total,
+        "stock": stock, "stock_total": stock_total,
+        "daily_url": url_for(".index", **filters, format="xlsx", table=DAILY),
+        "stock_url": url_for(".index", **filters, format="xlsx", table=STOCK)})
+
+
+def period(form):
+    """The days asked for: the last ``DEFAULT_DAYS`` days by default, at most ``MAX_DAYS``; an error on
+    the form's ``until`` (and ``(None, None)``) when the period makes no sense."""
+    if form.since.errors or form.until.errors:
+        return None, None
+    end = form.until.data or (form.since.data + timedelta(days=DEFAULT_DAYS - 1) if form.since.data
+                              else local_today())
+    start = form.since.data or end - timedelta(days=DEFAULT_DAYS - 1)
+    if end < start:
+        form.until.errors = [*form.until.errors, _("The end date is before the start date.")]
+        return None, None
+    if (end - start).days + 1 > MAX_DAYS:
+        form.until.errors = [*form.until.errors, _("At most %(n)d days at a time.", n=MAX_DAYS)]
+        return None, None
+    return start, end
+
+
+def attachment(content, filename):
+    return content, 200, {"Content-Type": MIMETYPE, "Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+def daily_workbook(rows, total, level, start, end):
+    columns = DAILY_COLUMNS if level != SITE else DAILY_COLUMNS[:-1]
+    lines = [[row.place.code, row.place.name, row.day, row.tally, row.entered, row.backlog, row.untallied]
+             for row in rows]
+    lines.append(["", _("Total"), None, total.tally, total.entered, total.backlog, total.untallied])
+    lines = [line[:len(columns)] for line in lines]
+    content = xlsx_bytes([str(column) for column in columns], lines, title=_("Doses given and entered"))
+    return attachment(content, f"doi-soat-mui-tiem-{start:%Y-%m-%d}-{end:%Y-%m-%d}.xlsx")
+
+
+def stock_workbook(rows, total):
+    lines = [[row.site.code, row.site.name, row.lot.presentation.name, row.lot.lot_number, row.lot.expiry,
+              row.received, row.sent_on, row.injected, row.wasted, row.on_hand, row.gap] for row in rows]
+    lines.append(["", _("Total"), None, None, None, total["received"], total["sent_on"], total["injected"],
+                  total["wasted"], total["on_hand"], total["gap"]])
+    content = xlsx_bytes([str(column) for column in STOCK_COLUMNS], lines, title=_("Stock by lot"))
+    return attachment(content, f"doi-soat-ton-kho-{local_today():%Y-%m-%d}.xlsx")
+
+
+# --- The daily tally ---------------------------------------------------------------------------------
+
+def my_sites():
+    """The vaccination sites among the user's locations, in tree order."""
+    return [place for place in locations.physical_locations(location_scope(current_user)) if place.kind == SITE]
+
+
+@bp.route("/reconciliation/tally", methods=["GET", "POST"])
+@roles_required(*TALLIERS)
+def tally():
+    """GET: the form, for today and the user's site; POST: save the tally, or show why not (422, nothing
+    written). ``?site=`` preselects one of the user's sites."""
+    sites = my_sites()
+    if request.method == "GET":
+        form = tally_form(sites, formdata=None)
+        chosen = (request.args.get("site") or "").strip().upper()
+        form.site.data = chosen if chosen in {site.code for site in sites} else (
+            sites[0].code if len(sites) == 1 else "")
+        form.day.data = local_today()
+        return tally_page(form, sites)
+    form = tally_form(sites)
+    if not form.validate_on_submit():
+        return tally_page(form, sites, 422)
+    site = next(place for place in sites if place.code == form.site.data)
+    try:
+        reconciliation.set_tally(site, form.day.data, form.doses.data, user=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        field_error(form, error, {"site": "site", "day": "day", "doses": "doses"})
+        return tally_page(form, sites, 422)
+    db.session.commit()
+    flash(_("Saved: %(doses)d doses given at %(site)s on %(day)s.", doses=form.doses.data, site=site.name,
+            day=f"{form.day.data:%d/%m/%Y}"), "success")
+    return redirect(url_for(".tally", site=site.code))
+
+
+def tally_form(sites, **kwargs):
+    form = TallyForm(**kwargs)
+    form.site.choices = [("", _("Choose…"))] + location_choices(sites)
+    return form
+
+
+def tally_page(form, sites, status=200):
+    """The form, and the last days of the user's sites: tally, entered, backlog."""
+    today = local_today()
+    recent = reconciliation.daily_rows([site.id for site in sites], today - timedelta(days=TALLIES_SHOWN_DAYS - 1),
+                                       today) if sites else []
+    return render_template("reconciliation/tally.html", form=form, sites=sites, recent=recent), status
+
+
+# --- Recall: everyone injected from a lot ------------------------------------------------------------
+
+@bp.route("/lots/<int:lot_id>/recipients")
+@roles_required(*RECALL_READERS)
+def recipients(lot_id):
+    lot = db.get_or_404(Lot, lot_id)
+    ids = scope_ids(location_scope(current_user))
+    if request.args.get("format") == "xlsx":
+        return recipients_workbook(lot, reconciliation.each_recipient(lot, ids))
+    page = request.args.get("page", 1, type=int)
+    injections, people = reconciliation.recipient_counts(lot, ids)
+    pages = max(1, ceil(injections / RECIPIENTS_PAGE))
+    if page < 1 or page > pages:
+        abort(404)
+    rows = reconciliation.recipients(lot, ids, RECIPIENTS_PAGE, (page - 1) * RECIPIENTS_PAGE)
+    return render_template("reconciliation/recipients.html", lot=lot, rows=rows, injections=injections,
+                           people=people, page=page, pages=pages,
+                           export_url=url_for(".recipients", lot_id=lot.id, format="xlsx"))
+
+
+def recipients_workbook(lot, rows):
+    lines = ([row.person.full_name, row.person.date_of_birth, shown_phone(row.person.phone),
+              identity.mask(row.person.national_id) or "—", row.dose_number, row.day, row.site.code, row.site.name]
+             for row in rows)
+    content = xlsx_bytes([str(column) for column in RECIPIENT_COLUMNS], lines,
+                         title=_("Lot %(lot)s", lot=lot.lot_number))
+    return attachment(content, f"nguoi-tiem-lo-{lot.id}.xlsx")

@@ -7,8 +7,9 @@ CSRF and say which form they are (``step``: ``person`` or ``dose``). Thin over `
 a refused submission rolls back, shows the service's message next to the field it names and answers 422.
 A site, injection or person outside the user's sites is a 404.
 """
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from core.access import location_scope, roles_required
@@ -18,7 +19,7 @@ from core.i18n import format_day, format_number
 from core.roles import SITE_STAFF
 from core.service_errors import NotFoundError, ServiceError
 from modules.injection import identity, people, rules, services
-from modules.injection.forms import DOSE, PERSON, DoseForm, PersonForm, SearchForm
+from modules.injection.forms import DOSE, PERSON, CloseSessionForm, DoseForm, PersonForm, SearchForm
 from modules.injection.models import LIVE, Injection
 from modules.lots import services as lots
 from modules.lots.models import Lot
@@ -30,7 +31,6 @@ bp = Blueprint("injection", __name__, template_folder="templates", static_folder
                static_url_path="/static/injection")
 
 REGISTRARS = (SITE_STAFF,)
-SHOWN_DIGITS = 4
 PERSON_FIELDS = ("full_name", "gender", "date_of_birth", "national_id", "phone", "address")
 # Checked one by one before the person is created, so every wrong field is shown at once.
 FIELD_CHECKS = {"full_name": identity.clean_name, "gender": identity.normalise_gender,
@@ -39,10 +39,7 @@ FIELD_CHECKS = {"full_name": identity.clean_name, "gender": identity.normalise_g
 
 @bp.app_template_filter("last_digits")
 def last_digits(value):
-    """An ID or phone number with only its last four digits shown: "••••••••3456"."""
-    if not value:
-        return "—"
-    return "•" * max(len(value) - SHOWN_DIGITS, 0) + value[-SHOWN_DIGITS:]
+    return identity.mask(value) or "—"
 
 
 # --- Where -----------------------------------------------------------------------------------------
@@ -84,8 +81,24 @@ def register():
     return search_page(site, sites)
 
 
+@bp.route("/register/close-session", methods=["POST"])
+@roles_required(*REGISTRARS)
+def close_session():
+    """End the day at the site: what is left in its open vials goes to open-vial wastage."""
+    site = chosen_site(my_sites())
+    if site is None or not CloseSessionForm().validate_on_submit():
+        abort(400)
+    vials = services.close_session(site, user=current_user)
+    db.session.commit()
+    flash(ngettext("Session closed: %(num)d open vial written off.", "Session closed: %(num)d open vials written "
+                   "off.", len(vials)), "success")
+    return redirect(url_for(".register", site=site.code))
+
+
 def page(step, site, sites, status=200, **context):
-    return render_template("injection/register.html", step=step, site=site, sites=sites, **context), status
+    open_vials = services.open_vials(site) if step == "search" else []
+    return render_template("injection/register.html", step=step, site=site, sites=sites, open_vials=open_vials,
+                           close_form=CloseSessionForm(formdata=None), **context), status
 
 
 # --- Step 1: find the person -----------------------------------------------------------------------
@@ -96,7 +109,9 @@ def search_page(site, sites):
     text = (form.q.data or "").strip()
     found = None
     if text and not form.q.errors:
-        found = [(person, services.certificate_of(person)) for person in people.search(text)]
+        matches = people.search(text)
+        certificates = services.certificates_of(matches)
+        found = [(person, certificates[person.id]) for person in matches]
     return page("search", site, sites, search=form, found=found, text=text, done=done_panel(sites))
 
 

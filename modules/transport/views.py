@@ -46,6 +46,7 @@ from modules.transport.models import (
     Shipment,
 )
 from modules.warehouse import locations
+from modules.warehouse.pages import location_choices
 
 bp = Blueprint("transport", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/transport")
@@ -91,13 +92,6 @@ def held_side(shipment, side):
     if not in_scope(getattr(shipment, side + "_id"), location_scope(current_user)):
         abort(404)
     return shipment
-
-
-def location_choices(places, blank=None):
-    top = min((place.depth for place in places), default=0)
-    choices = [("", blank)] if blank is not None else []
-    return choices + [(place.code, "\u00a0\u00a0" * (place.depth - top) + f"{place.name} ({place.code})")
-                      for place in places]
 
 
 # --- List ----------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from core.db import db
 from core.i18n import format_day, format_number
 from core.models import User
 from core.roles import LOGISTICS_OFFICER, SITE_STAFF, VIEWER, WAREHOUSE_MANAGER
-from core.service_errors import NotFoundError, ServiceError
+from core.service_errors import ServiceError
 from modules.lots import services as lot_services
 from modules.lots.models import DISCARDED, QUARANTINED, RECALLED, RELEASED, TRANSITIONS, Lot
 from modules.warehouse import locations, services
@@ -33,7 +33,8 @@ from modules.warehouse.forms import (
     StockFilterForm,
     hold_prefix,
 )
-from modules.warehouse.models import PHYSICAL_KINDS, Hold, Location, Move
+from modules.warehouse.models import Hold, Move
+from modules.warehouse.pages import field_error, location_choices, place_in_scope, scope_ids
 from reports.excel import MIMETYPE, xlsx_bytes
 
 bp = Blueprint("warehouse", __name__, template_folder="templates", static_folder="static",
@@ -78,42 +79,9 @@ def user_scope():
     return location_scope(current_user)
 
 
-def scope_ids(scope):
-    """The physical location ids of ``scope``, as something ``in_()`` takes (a subquery for everywhere)."""
-    if scope is EVERYWHERE:
-        return select(Location.id).where(Location.kind.in_(PHYSICAL_KINDS))
-    return sorted(scope)
-
-
-def place_in_scope(code, scope, field="location"):
-    """The location with ``code`` in ``scope``; a foreign or unknown one is a 404 page, never data."""
-    try:
-        return locations.by_code(code, scope, field)
-    except NotFoundError:
-        abort(404)
-
-
-def location_choices(places, blank=None):
-    """Select options for ``places`` in tree order, indented by depth."""
-    top = min((place.depth for place in places), default=0)
-    choices = [("", blank)] if blank is not None else []
-    return choices + [(place.code, "\u00a0\u00a0" * (place.depth - top) + f"{place.name} ({place.code})")
-                      for place in places]
-
-
 def vaccine_choices(blank=None):
     choices = [("", blank)] if blank is not None else []
     return choices + [(p.code, p.name) for p in lot_services.list_presentations()]
-
-
-def field_error(form, error, fields):
-    """Show a service's error next to the form field it names (``fields`` maps service → form names)."""
-    name = (error.field or "").rsplit(".", 1)[-1]
-    target = getattr(form, fields.get(name, name), None) if name else None
-    if target is None or not hasattr(target, "errors"):
-        flash(error.message, "error")
-        return
-    target.errors = [*target.errors, error.message]
 
 
 def status_text(line, today):

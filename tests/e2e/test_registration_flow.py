@@ -1,6 +1,12 @@
 """At the site's table: the nurse records a new person and their first dose by scanning the pack, then finds
-the next person by name and scans again — typing little, the search field ready again after each save."""
+the next person by name and scans again — typing little, the search field ready again after each save.
+
+With ``VAXCHAIN_SCREENSHOTS=1`` the search results and the saved injection are saved to docs/screenshots/ for
+the site staff's guide (docs/sites.md).
+"""
+import os
 from datetime import date
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -11,6 +17,8 @@ from modules.injection.models import Person
 from modules.warehouse import ledger
 from tests.e2e.test_shipment_flow import log_in
 from tests.injection.test_pages import make_world
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 # Illustrative CCCD: birth province 001, digit 0 (born in the 1900s, a man), year 85, then six digits.
 BINH = people.PersonData(full_name="Trần Văn Bình", gender="male", date_of_birth=date(1985, 3, 2),
@@ -24,6 +32,12 @@ def world(app):
         world.binh_id = people.create_person(BINH).id
         db.session.commit()
     return world
+
+
+def save_screenshot(page, name):
+    if os.environ.get("VAXCHAIN_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
 def focused(page):
@@ -64,6 +78,7 @@ def test_two_people_registered_in_a_few_keystrokes(app, page, world):
     expect(page.locator("#results")).to_contain_text("Trần Văn Bình")
     expect(page.locator("#results")).to_contain_text("••••••••2345")
     assert focused(page) == f"choose-{world.binh_id}"  # the only one found is one Enter away
+    save_screenshot(page, "register-search.png")
     page.keyboard.press("Enter")
     expect(page.locator("#next-dose")).to_contain_text("Trần Văn Bình")
     assert focused(page) == "code"
@@ -72,6 +87,7 @@ def test_two_people_registered_in_a_few_keystrokes(app, page, world):
     expect(page.locator("#result")).to_contain_text("Trần Văn Bình")
     expect(page.locator("#result-dose")).to_have_text("1")
     assert focused(page) == "q"
+    save_screenshot(page, "register-done.png")
 
     with app.app_context():
         recorded = {person.full_name: person.phone for person in db.session.scalars(db.select(Person))}

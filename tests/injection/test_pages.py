@@ -293,3 +293,21 @@ def test_another_sites_page_and_injections_are_404(app, client, world):
 def test_a_viewer_may_not_register(app, client, world):
     log_in(client, "xem")
     assert client.get("/register").status_code == 403
+
+
+def test_closing_the_session_writes_off_the_open_vials(app, client, world):
+    log_in(client, "tram")
+    with app.app_context():
+        site = locations.by_code("DT-PX")
+        services.register(people.create_person(people.PersonData(
+            full_name="Đỗ Văn Hải", gender="male", date_of_birth=date(1980, 1, 1))), db.session.get(Lot, world.az_id),
+            site)
+        db.session.commit()
+    page = client.get("/register?site=DT-PX").get_data(as_text=True)
+    assert 'id="open-vials"' in page
+    token = csrf_token(client, "/register?site=DT-PX")
+    response = client.post("/register/close-session?site=DT-PX", data={"csrf_token": token})
+    assert response.status_code == 302
+    with app.app_context():
+        assert services.open_vials(locations.by_code("DT-PX")) == []
+    assert 'id="open-vials"' not in client.get("/register?site=DT-PX").get_data(as_text=True)

@@ -81,10 +81,19 @@ def test_moves_of_the_lot_are_paged_by_keyset(app, client, world, monkeypatch):
     assert body_rows(section(older, "lot-moves")) == 1  # the receipt
 
 
-def test_nobody_answering_who_received_it_shows_no_data_yet(client, world):
+def test_nobody_answering_who_received_it_shows_no_data_yet(make_app):
+    app = make_app(VAXCHAIN_MODULES="lots,warehouse")  # no injection module to answer
+    world = make_world(app)
+    client = app.test_client()
     log_in(client, "qg")
     page = client.get(f"/lots/{world.lots['AZ-NAT']}").get_data(as_text=True)
     assert '<p class="empty" id="lot-recipients">' in page
+
+
+def test_a_lot_nobody_was_injected_from_says_so(client, world):
+    log_in(client, "qg")
+    page = client.get(f"/lots/{world.lots['AZ-NAT']}").get_data(as_text=True)
+    assert '<table class="grid" id="lot-recipients">' in page and 'colspan="4" class="empty"' in page
 
 
 def test_recipients_come_from_the_hook_and_stay_within_scope(make_app, make_user):

@@ -1,0 +1,237 @@
+"""The viewers' dashboard: the doses that count (live and backlog injections no correction reverses, as
+:func:`services.effective_injections` defines them) per day, dose number, vaccine and province, within a
+viewer's locations and a period; and the small SVG bar charts that draw them.
+
+Every figure is one grouped query. The sites are given as ``EVERYWHERE`` (then a subquery of the sites'
+ids, never a list of thousands of ids), a collection of location ids or a select of ids; with the period
+on ``injected_on`` this lets the database walk the (site_id, injected_on) index site by site.
+
+A site's province is the province-level location above it in the tree (from ``Location.path``, which lists
+every ancestor), not its administrative unit: the tree is what the stores and scopes are built on, and every
+site has a path while an administrative unit is optional. A site under no province (one run by a regional or
+the national store) counts under ``None``.
+"""
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from markupsafe import Markup, escape
+from sqlalchemy import distinct, func, select
+
+from core.access import EVERYWHERE
+from core.db import db
+from core.i18n import format_day, format_number
+from modules.injection.models import Injection, Person
+from modules.injection.services import effective_injections
+from modules.lots.models import Presentation
+from modules.warehouse.models import DISTRICT, NATIONAL, PROVINCE, REGIONAL, SITE, Location
+
+STORE_KINDS = (NATIONAL, REGIONAL, PROVINCE, DISTRICT)
+
+
+@dataclass(frozen=True)
+class Where:
+    """The injections a dashboard counts: given from ``start`` to ``end`` (both included) at ``sites``."""
+
+    start: date
+    end: date
+    sites: object = EVERYWHERE  # EVERYWHERE, a collection of location ids, or a select of ids
+
+    @property
+    def days(self):
+        return [self.start + timedelta(days=offset) for offset in range((self.end - self.start).days + 1)]
+
+
+@dataclass
+class Summary:
+    doses: int = 0
+    people: int = 0  # people with at least one dose in the period (merged records count once)
+    per_day: list = field(default_factory=list)  # [(day, doses)] for every day of the period
+    per_dose_number: list = field(default_factory=list)  # [(dose number, doses)]
+    per_vaccine: list = field(default_factory=list)  # [(presentation name, doses)], most first
+    per_province: list = field(default_factory=list)  # [(province location or None, doses)], most first
+
+
+def summary(where):
+    doses, people = totals(where)
+    return Summary(doses=doses, people=people, per_day=doses_per_day(where),
+                   per_dose_number=doses_per_dose_number(where), per_vaccine=doses_per_vaccine(where),
+                   per_province=doses_per_province(where))
+
+
+def counted(where, *columns):
+    """A select of ``columns`` over the injections ``where`` counts."""
+    sites = where.sites
+    if sites is EVERYWHERE:
+        sites = select(Location.id).where(Location.kind == SITE)
+    elif not hasattr(sites, "subquery"):
+        sites = sorted(sites)
+    return (effective_injections().with_only_columns(*columns)
+            .where(Injection.injected_on.between(where.start, where.end), Injection.site_id.in_(sites)))
+
+
+def totals(where):
+    """(doses, people with at least one of them)."""
+    person = func.coalesce(Person.merged_into_id, Injection.person_id)
+    query = counted(where, func.count(Injection.id), func.count(distinct(person))).join_from(
+        Injection, Person, Person.id == Injection.person_id)
+    doses, people = db.session.execute(query).one()
+    return doses, people
+
+
+def doses_per_day(where):
+    """[(day, doses)] for every day of the period, days without a dose included."""
+    query = counted(where, Injection.injected_on, func.count(Injection.id)).group_by(Injection.injected_on)
+    counts = dict(db.session.execute(query).all())
+    return [(day, counts.get(day, 0)) for day in where.days]
+
+
+def doses_per_dose_number(where):
+    query = (counted(where, Injection.dose_number, func.count(Injection.id))
+             .group_by(Injection.dose_number).order_by(Injection.dose_number))
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def doses_per_vaccine(where):
+    doses = func.count(Injection.id)
+    query = (counted(where, Presentation.name, doses)
+             .join_from(Injection, Presentation, Presentation.id == Injection.presentation_id)
+             .group_by(Presentation.id, Presentation.name).order_by(doses.desc(), Presentation.name))
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def doses_per_province(where):
+    """[(province, doses)], most first: the doses grouped by site path, then each path given to the province
+    in it (one more small query: the provinces)."""
+    query = (counted(where, Location.path, func.count(Injection.id))
+             .join_from(Injection, Location, Location.id == Injection.site_id).group_by(Location.path))
+    per_site = db.session.execute(query).all()
+    if not per_site:
+        return []
+    provinces = {place.id: place for place in db.session.scalars(
+        select(Location).where(Location.kind == PROVINCE))}
+    doses = {}
+    for path, count in per_site:
+        province = next((provinces[int(part)] for part in path.strip("/").split("/")
+                         if int(part) in provinces), None)
+        doses[province] = doses.get(province, 0) + count
+    return sorted(doses.items(), key=lambda item: (-item[1], item[0] is None, item[0].name if item[0] else ""))
+
+
+def stores(scope):
+    """The stores (not the sites) in ``scope`` a dashboard can be narrowed to, in tree order."""
+    query = (select(Location).where(Location.kind.in_(STORE_KINDS), Location.active.is_(True))
+             .order_by(Location.path))
+    return [place for place in db.session.scalars(query) if place.id in scope]
+
+
+# --- Charts --------------------------------------------------------------------------------------------
+# Self-contained SVG (no script, no style attribute: the CSP forbids inline styles), every text escaped,
+# named by <title> and aria-label, summed up by <desc>; every bar carries its number in a <title>.
+
+BAR = "#0b6e4f"
+TEXT = "#37474f"
+GRID = "#e0e4e7"
+AXIS = "#90a4ae"
+LABEL_LENGTH = 26
+ROW_HEIGHT = 22
+
+
+def day_chart(per_day, title, width=960, height=280):
+    """Vertical bars, one a day, numbered above when there is room; days as dd/mm under them."""
+    total = sum(doses for _day, doses in per_day)
+    if not per_day or not total:
+        return empty_chart(title, width)
+    left, right, top, bottom = 56, width - 12, 22, height - 30
+    highest, step = scale(max(doses for _day, doses in per_day))
+    slot = (right - left) / len(per_day)
+    labelled = slot >= 30
+    bars, numbers = [], []
+    for index, (day, doses) in enumerate(per_day):
+        x = left + index * slot
+        y = bottom - doses / highest * (bottom - top)
+        tip = escape(f"{format_day(day)}: {dose_text(doses)}")
+        bars.append(f'<rect x="{x + slot * .15:.1f}" y="{y:.1f}" width="{max(slot * .7, 1):.1f}" '
+                    f'height="{bottom - y:.1f}"><title>{tip}</title></rect>')
+        if labelled and doses:
+            numbers.append(f'<text x="{x + slot / 2:.1f}" y="{y - 4:.1f}">{escape(format_number(doses))}</text>')
+    body = [*y_axis(left, right, top, bottom, highest, step), f'<g fill="{BAR}">{"".join(bars)}</g>',
+            f'<g text-anchor="middle" fill="{TEXT}">{"".join(numbers)}</g>', x_axis(per_day, left, slot, bottom)]
+    description = _("%(doses)s from %(first)s to %(last)s; at most %(most)s in a day.",
+                    doses=dose_text(total), first=format_day(per_day[0][0]), last=format_day(per_day[-1][0]),
+                    most=format_number(max(doses for _day, doses in per_day)))
+    return svg(width, height, title, description, body)
+
+
+def scale(most):
+    """The top of the axis and the step between its lines: 1, 2 or 5 × 10ⁿ, about four lines."""
+    rough = most / 4
+    magnitude = 10 ** max(math.floor(math.log10(rough)), 0) if rough >= 1 else 1
+    step = next(factor * magnitude for factor in (1, 2, 5, 10) if factor * magnitude >= rough)
+    return math.ceil(most / step) * step, step
+
+
+def y_axis(left, right, top, bottom, highest, step):
+    lines, labels = [], []
+    for value in range(0, highest + 1, step):
+        y = bottom - value / highest * (bottom - top)
+        lines.append(f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}"/>')
+        labels.append(f'<text x="{left - 6}" y="{y + 4:.1f}">{escape(format_number(value))}</text>')
+    return [f'<g stroke="{GRID}">{"".join(lines)}</g>', f'<g text-anchor="end" fill="{TEXT}">{"".join(labels)}</g>']
+
+
+def x_axis(per_day, left, slot, bottom):
+    every = max(1, math.ceil(44 / slot))  # a dd/mm label is about 30 px wide
+    labels = [f'<text x="{left + (index + .5) * slot:.1f}" y="{bottom + 16}">{day:%d/%m}</text>'
+              for index, (day, _doses) in enumerate(per_day) if index % every == 0]
+    return (f'<line x1="{left}" y1="{bottom}" x2="{left + slot * len(per_day):.1f}" y2="{bottom}" stroke="{AXIS}"/>'
+            f'<g text-anchor="middle" fill="{TEXT}">{"".join(labels)}</g>')
+
+
+def row_chart(rows, title, width=480):
+    """Horizontal bars, one a row of ``(label, doses)``, the label on the left and the number at the end."""
+    if not rows or not sum(doses for _label, doses in rows):
+        return empty_chart(title, width)
+    label_width, number_width, top = 170, 60, 8
+    height = top * 2 + ROW_HEIGHT * len(rows)
+    longest = width - label_width - number_width
+    most = max(doses for _label, doses in rows)
+    bars, labels, numbers = [], [], []
+    for index, (label, doses) in enumerate(rows):
+        y = top + index * ROW_HEIGHT
+        length = doses / most * longest
+        shown, tip = escape(shorten(label)), escape(f"{label}: {dose_text(doses)}")
+        bars.append(f'<rect x="{label_width}" y="{y + 3}" width="{max(length, 1):.1f}" height="{ROW_HEIGHT - 6}">'
+                    f'<title>{tip}</title></rect>')
+        labels.append(f'<text x="{label_width - 8}" y="{y + 15}">{shown}</text>')
+        numbers.append(f'<text x="{label_width + length + 6:.1f}" y="{y + 15}">{escape(format_number(doses))}</text>')
+    body = [f'<g fill="{BAR}">{"".join(bars)}</g>', f'<g text-anchor="end" fill="{TEXT}">{"".join(labels)}</g>',
+            f'<g fill="{TEXT}">{"".join(numbers)}</g>',
+            f'<line x1="{label_width}" y1="{top}" x2="{label_width}" y2="{height - top}" stroke="{AXIS}"/>']
+    description = "; ".join(f"{label}: {format_number(doses)}" for label, doses in rows)
+    return svg(width, height, title, description, body)
+
+
+def empty_chart(title, width):
+    message = _("No doses in this period.")
+    body = [f'<text x="{width / 2:.0f}" y="34" text-anchor="middle" fill="{TEXT}">{escape(message)}</text>']
+    return svg(width, 60, title, message, body)
+
+
+def shorten(text):
+    text = str(text)
+    return text if len(text) <= LABEL_LENGTH else text[:LABEL_LENGTH - 1] + "…"
+
+
+def dose_text(doses):
+    return ngettext("%(doses)s dose", "%(doses)s doses", doses, doses=format_number(doses))
+
+
+def svg(width, height, title, description, body):
+    """The drawing, as markup safe to put in a page: ``title`` and ``description`` are escaped here."""
+    name = escape(title)
+    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+                  f'viewBox="0 0 {width} {height}" role="img" aria-label="{name}" font-family="sans-serif" '
+                  f'font-size="11"><title>{name}</title><desc>{escape(description)}</desc>{"".join(body)}</svg>')

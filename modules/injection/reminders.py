@@ -1,0 +1,157 @@
+"""Due doses and reminders: who, among the people whose last dose was given at some sites, has their next
+dose of an unfinished series due in a range of days (or overdue), and the daily hand-over of those due soon
+to whoever sends reminders (the ``doses_due`` hook). The caller commits.
+
+A person belongs to the site of their last dose that counts (live or backlog, not reversed), so someone who
+moved to another site is listed there only. Records merged into a person count as theirs, as in
+``services.history``. Two queries, however many people: the last dose per person (a window function), then
+every dose of those people; the dose rules then run in Python (``rules.certificate``).
+
+Who was already reminded of a dose is the senders' business: ``send_due`` hands over everyone due, every
+run, and a sender skips those it already has (the ``reminder_outbox`` plugin keeps one message per person
+and dose).
+"""
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import aliased
+
+from core import audit, plugins
+from core.cli import needs_database
+from core.clock import local_today
+from core.db import db
+from modules.injection import rules
+from modules.injection.models import BACKLOG, LIVE, Injection, Person
+from modules.lots.models import Presentation
+from modules.warehouse.models import Location
+
+DEFAULT_DAYS_AHEAD = 3
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A person whose next dose is due: what a reminder says and where it goes."""
+
+    person_id: int
+    full_name: str
+    phone: str | None
+    dose_number: int
+    vaccine: str  # the name of the series' vaccine (its first dose's), whose schedule sets the due day
+    due_on: date
+    site: str  # the code of the site of their last dose
+
+    def is_overdue(self, today):
+        return self.due_on < today
+
+
+def due_between(site_ids, start, end):
+    """The people whose last dose was at ``site_ids`` (``None``: any site) and whose next dose of an
+    unfinished series falls from ``start`` (``None``: however long overdue) to ``end``, both included;
+    sorted by due day, then name."""
+    presentations = {p.id: p for p in db.session.scalars(select(Presentation))}  # few; loads them for the doses
+    # A dose due from ``start`` to ``end`` follows a last dose given in this window (a series' dose without
+    # an interval of its own waits as long as a booster).
+    intervals = [rules.BOOSTER_INTERVAL_DAYS] + [days for p in presentations.values()
+                                                 for days in (p.min_interval_days or [])]
+    since = start - timedelta(days=max(intervals)) if start is not None else None
+    until = end - timedelta(days=min(intervals))
+    candidates = candidate_holders(site_ids, since, until)
+    last_sites = last_dose_sites(candidates, site_ids)
+    if not last_sites:
+        return []
+    doses = doses_by_holder(candidates)
+    due = []
+    for person, site_code in last_sites.items():
+        taken = doses.get(person.id, [])
+        next_due = rules.certificate(taken).next_dose_due
+        if next_due is None or next_due > end or (start is not None and next_due < start):
+            continue
+        due.append(Reminder(person.id, person.full_name, person.phone, rules.next_dose_number(taken),
+                            taken[0].vaccine.name, next_due, site_code))
+    return sorted(due, key=lambda reminder: (reminder.due_on, reminder.full_name, reminder.person_id))
+
+
+def send_due(today=None, days_ahead=DEFAULT_DAYS_AHEAD, user=None):
+    """Hand the people due within ``days_ahead`` days of ``today``, or overdue, to the ``doses_due`` hook
+    (every site); returns them. Senders skip the people they already reminded of that dose."""
+    today = today or local_today()
+    reminders = due_between(None, None, today + timedelta(days=days_ahead))
+    plugins.hook().doses_due(reminders=reminders)
+    audit.record("injection.reminders_sent", object_type="injection_person", user=user,
+                 details={"day": today.isoformat(), "days_ahead": days_ahead, "reminders": len(reminders)})
+    return reminders
+
+
+# --- Queries -------------------------------------------------------------------------------------------
+
+def holder_of():
+    """The person a record counts for: the one it was merged into, or itself."""
+    return func.coalesce(Person.merged_into_id, Person.id)
+
+
+def counted(injection=Injection):
+    """Live and backlog injections that no correction reverses (``services.effective_injections``)."""
+    correction = aliased(Injection)
+    return and_(injection.source.in_((LIVE, BACKLOG)), ~exists().where(correction.reverses_id == injection.id))
+
+
+def candidate_holders(site_ids, since, until):
+    """A subquery of the people with a dose at ``site_ids`` given from ``since`` to ``until``: a superset
+    of those whose last dose, given there then, makes them due (it keeps the next queries small)."""
+    query = (select(holder_of()).select_from(Injection).join(Person, Person.id == Injection.person_id)
+             .where(counted(), Injection.injected_on <= until))
+    if since is not None:
+        query = query.where(Injection.injected_on >= since)
+    if site_ids is not None:
+        query = query.where(Injection.site_id.in_(site_ids))
+    return query.distinct()
+
+
+def last_dose_sites(candidates, site_ids):
+    """``{holder Person: code of the site of their last dose}`` for the candidates whose last dose that
+    counts was given at ``site_ids``: one query, a window function (SQLite ≥ 3.25 and PostgreSQL)."""
+    holder = holder_of()
+    ranked = (select(holder.label("holder_id"), Injection.site_id,
+                     func.row_number().over(partition_by=holder, order_by=(Injection.injected_on.desc(),
+                                                                           Injection.id.desc())).label("rank"))
+              .select_from(Injection).join(Person, Person.id == Injection.person_id)
+              .where(counted(), holder.in_(candidates)).subquery())
+    holder_person = aliased(Person)
+    query = (select(holder_person, Location.code)
+             .join(ranked, ranked.c.holder_id == holder_person.id)
+             .join(Location, Location.id == ranked.c.site_id)
+             .where(ranked.c.rank == 1))
+    if site_ids is not None:
+        query = query.where(ranked.c.site_id.in_(site_ids))
+    return dict(db.session.execute(query).all())
+
+
+def doses_by_holder(candidates):
+    """``{holder id: [rules.Dose, ...] oldest first}`` for the candidates: one query (the presentations are
+    already loaded)."""
+    query = (select(holder_of(), Injection).join(Person, Person.id == Injection.person_id)
+             .where(counted(), holder_of().in_(candidates)).order_by(Injection.injected_on, Injection.id))
+    doses = {}
+    for holder_id, injection in db.session.execute(query):
+        doses.setdefault(holder_id, []).append(
+            rules.Dose(injection.injected_on, injection.presentation, injection.dose_number))
+    return doses
+
+
+# --- vaxchain reminders ... ---------------------------------------------------------------------------
+
+reminders_group = AppGroup("reminders", help="Reminders of due doses.")
+
+
+@reminders_group.command("send")
+@click.option("--days-ahead", type=click.IntRange(0, 60), default=DEFAULT_DAYS_AHEAD, show_default=True,
+              help="Remind people whose next dose is due within this many days (and the overdue).")
+@needs_database
+def send_command(days_ahead):
+    """Hand the people due soon or overdue to the reminder senders (run it daily, e.g. from cron)."""
+    reminders = send_due(local_today(), days_ahead)
+    db.session.commit()
+    click.echo(f"{len(reminders)} people due or overdue handed over to the reminder senders.")
