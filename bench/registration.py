@@ -393,7 +393,7 @@ def main():
     server, load_before = None, loadavg()
     try:
         subprocess.run([vaxchain(), "init", "--admin-password", PASSWORD], env=env, check=True, capture_output=True)
-        per_site = int(400 * (args.duration + args.warmup) * 2 / args.clients) + 1000  # both sides, with room
+        per_site = int(2000 * (args.duration + args.warmup) * 2 / args.clients) + 1000  # both sides, with room
         world = seed(url, args.clients, per_site, args.vaccine)
         initial = per_site * args.clients
         port = free_port()
