@@ -23,7 +23,7 @@ from core.db import db
 from core.service_errors import ServiceError
 from modules.injection.models import LIVE, DailyTally, Injection, Person
 from modules.injection.services import effective_injections
-from modules.lots.models import Lot
+from modules.lots.models import Lot, Presentation
 from modules.warehouse.ledger import MAX_DOSES_PER_MOVE
 from modules.warehouse.models import (
     ADJUSTMENT,
@@ -233,6 +233,65 @@ def stock_rows(location_ids):
     rows = [StockRow(places[site_id], lots[lot_id], c[RECEIVED], c[SENT_ON], c["injected"], c[WASTED],
                      c["on_hand"]) for (site_id, lot_id), c in totals.items()]
     return sorted(rows, key=lambda row: (row.site.path, row.lot.presentation.name, row.lot.lot_number))
+
+
+@dataclass(frozen=True)
+class WastageRow:
+    """One site and vaccine: doses injected and wasted, the wasted ones split into open vials (left in a
+    vial past its hours after opening, or at the end of a session) and closed ones (broken, expired, VVM,
+    temperature...). Rates are of the doses used up (injected + wasted), as WHO counts them."""
+
+    site: Location
+    vaccine: object
+    injected: int
+    open_vial: int
+    closed_vial: int
+
+    @property
+    def used(self):
+        return self.injected + self.open_vial + self.closed_vial
+
+    def rate(self, wasted):
+        return wasted / self.used if self.used else None
+
+    @property
+    def open_rate(self):
+        return self.rate(self.open_vial)
+
+    @property
+    def closed_rate(self):
+        return self.rate(self.closed_vial)
+
+
+def wastage_rows(location_ids):
+    """One :class:`WastageRow` per site among ``location_ids`` and vaccine it injected or wasted. Three
+    grouped queries; a write-off that was reversed counts for nothing."""
+    sites = sites_among(location_ids)
+    totals = {}  # (site id, presentation id) → [injected, open vial, closed vial]
+    for site_id, presentation_id, count in db.session.execute(
+            effective_injections()
+            .with_only_columns(Injection.site_id, Injection.presentation_id, func.count(Injection.id))
+            .where(Injection.site_id.in_(sites), Injection.source == LIVE)
+            .group_by(Injection.site_id, Injection.presentation_id)):
+        totals.setdefault((site_id, presentation_id), [0, 0, 0])[0] += count
+    wastage = aliased(Location)
+    outward = (select(Move.from_location_id.label("site_id"), Move.lot_id, Move.reason, Move.doses)
+               .join(wastage, wastage.id == Move.to_location_id)
+               .where(wastage.kind == WASTAGE, Move.from_location_id.in_(sites)))
+    back = (select(Move.to_location_id.label("site_id"), Move.lot_id, Move.reason, -Move.doses)
+            .join(wastage, wastage.id == Move.from_location_id)
+            .where(wastage.kind == WASTAGE, Move.to_location_id.in_(sites)))
+    moves = union_all(outward, back).subquery()
+    for site_id, presentation_id, reason, doses in db.session.execute(
+            select(moves.c.site_id, Lot.presentation_id, moves.c.reason, func.sum(moves.c.doses))
+            .join(Lot, Lot.id == moves.c.lot_id).group_by(moves.c.site_id, Lot.presentation_id, moves.c.reason)):
+        totals.setdefault((site_id, presentation_id), [0, 0, 0])[1 if reason == "open_vial" else 2] += doses
+    places = locations_by_id({site_id for site_id, _vaccine in totals})
+    vaccines = {presentation.id: presentation for presentation in db.session.scalars(
+        select(Presentation).where(Presentation.id.in_({vaccine for _site, vaccine in totals})))} if totals else {}
+    rows = [WastageRow(places[site_id], vaccines[vaccine_id], *counts)
+            for (site_id, vaccine_id), counts in totals.items() if any(counts)]
+    return sorted(rows, key=lambda row: (row.site.path, row.vaccine.name))
 
 
 def site_moves(sites):

@@ -94,7 +94,7 @@ def index():
                "level": level}
     return render_template("reconciliation/index.html", form=form, report={
         "start": start, "end": end, "level": level, "daily": daily, "daily_total": daily_total,
-        "stock": stock, "stock_total": stock_total,
+        "stock": stock, "stock_total": stock_total, "wastage": reconciliation.wastage_rows(ids),
         "daily_url": url_for(".index", **filters, format="xlsx", table=DAILY),
         "stock_url": url_for(".index", **filters, format="xlsx", table=STOCK)})
 

@@ -9,7 +9,7 @@ from core.clock import LOCAL_ZONE
 from core.db import db, utcnow
 from core.models import AuditEntry
 from core.service_errors import ServiceError
-from modules.injection import people, services
+from modules.injection import people, reconciliation, services
 from modules.injection.models import CORRECTION, Injection, Person
 from modules.lots.models import Lot
 from modules.warehouse import ledger
@@ -238,3 +238,16 @@ def test_a_merge_keeps_every_injection_and_is_audited(site):
     with pytest.raises(ServiceError) as refused:
         people.merge(kept_again, other)
     assert refused.value.code == "different_ids"
+
+
+def test_wastage_rates_split_open_and_closed_vials_per_site_and_vaccine(site):
+    for index in range(4):
+        services.register(person(f"W{index}"), find_lot("AZ1"), site.site_a)
+    services.close_session(site.site_a)  # 6 doses left in the open vial
+    stock.adjust(site.site_a, find_lot("AZ1"), -10, "broken")  # a whole vial dropped
+    services.register(person("V"), find_lot("VC1"), site.site_a)
+    rows = {row.vaccine.code: row for row in reconciliation.wastage_rows([site.site_a.id])}
+    az = rows["VAXZEVRIA"]
+    assert (az.injected, az.open_vial, az.closed_vial) == (4, 6, 10)
+    assert (round(az.open_rate, 3), round(az.closed_rate, 3)) == (0.3, 0.5)
+    assert (rows["VEROCELL"].injected, rows["VEROCELL"].open_rate) == (1, 0.0)
