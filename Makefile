@@ -36,10 +36,10 @@ $(VENV)/.installed-test: setup.cfg setup.py pyproject.toml | $(VENV)/bin/python
 ## Extract the strings to translate and merge them into every catalog (then translate, then commit)
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract --no-location --sort-by-file -F translations/babel.cfg -k _l -o translations/messages.pot .
-	$(BIN)/pybabel update --no-fuzzy-matching -i translations/messages.pot -d translations
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i translations/messages.pot -d translations
 	for plugin in plugins/*/babel.cfg; do dir=$$(dirname $$plugin); \
 	  $(BIN)/pybabel extract --no-location -F $$plugin -k _l -o $$dir/translations/messages.pot $$dir && \
-	  $(BIN)/pybabel update --no-fuzzy-matching -i $$dir/translations/messages.pot -d $$dir/translations; done
+	  $(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i $$dir/translations/messages.pot -d $$dir/translations; done
 
 ## Compile catalogs (also done automatically at install and at start-up when a .po is newer)
 catalogs: $(VENV)/.installed

@@ -20,7 +20,7 @@ from modules.allocation import services
 from modules.allocation.models import STATES, STRATEGIES, Plan, PlanLine, Target
 from modules.allocation.services import MAX_DESTINATIONS, MAX_LEAD_DAYS, MAX_PACK_VIALS, Destination
 from modules.lots import services as lots
-from modules.transport.api import SHIPMENT_SCHEMA, shipment_json
+from modules.transport.api import SHIPMENT_SCHEMA, moment, shipment_json
 from modules.warehouse import locations
 from modules.warehouse.api import INTEGER, STRING, Fields, bad_input, created, nullable
 from modules.warehouse.models import AdminUnit
@@ -41,10 +41,6 @@ def visible_plan(plan_id):
 
 
 # --- Output -------------------------------------------------------------------------------------------
-
-def moment(value):
-    return value.isoformat() if value is not None else None
-
 
 def plan_json(plan):
     per_vial = plan.presentation.doses_per_vial

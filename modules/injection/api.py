@@ -6,7 +6,6 @@ record with the same body, however often (and however concurrently) it is sent. 
 the caller's locations (404 ``unknown_location`` otherwise). Input is read strictly
 (``modules.warehouse.api.Fields``): 400 naming the field; business rules answer 409/422 naming it too.
 """
-from datetime import datetime
 
 from flask import Response, jsonify, request
 from flask_babel import get_locale
@@ -126,7 +125,7 @@ def register_once(key):
     person = person_for(fields)
     lot = lot_for(fields)
     site = fields.location("site")
-    injection = services.register(person, lot, site, injected_at=moment(fields, "injected_at"),
+    injection = services.register(person, lot, site, injected_at=fields.moment("injected_at"),
                                   dose_number=fields.integer("dose_number"), user=current_user, idempotency_key=key)
     return injection_json(injection, injection.certificate)
 
@@ -192,20 +191,6 @@ def lot_for(fields):
         raise ApiError(422, "lot_of_another_vaccine", _("Lot %(lot)s is not %(vaccine)s.", lot=lot.lot_number,
                                                         vaccine=presentation.name), "lot_id")
     return lot
-
-
-def moment(fields, name):
-    text = fields.text(name)
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-    if value is None or value.utcoffset() is None:
-        raise bad_input("invalid_datetime", _("Give the time as ISO 8601 with its offset, e.g. "
-                                              "2026-11-26T08:30:00+07:00."), name)
-    return value
 
 
 # --- People and certificates --------------------------------------------------------------------------

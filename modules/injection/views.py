@@ -280,25 +280,9 @@ def chosen_lot(form):
             raise ServiceError(_("Choose one of the options in the list."), "lot", "unknown_lot")
     if not code:
         return listed, "lot"
-    lot = scanned_lot(code)
+    lot = lots.lot_from_scan(code)
     if listed is not None and listed.id != lot.id:
         raise ServiceError(_("The pack scanned is lot %(scanned)s, but lot %(chosen)s is chosen in the list: "
                              "keep one of them.", scanned=lot.lot_number, chosen=listed.lot_number), "code",
                            "lot_disagrees")
     return lot, "code"
-
-
-def scanned_lot(code):
-    """The lot a pack's GS1 scan names, matched on (GTIN, lot); errors name the field ``code``.
-    The same calls as ``modules.transport.services.scanned_lot`` (injection does not depend on transport)."""
-    matched = lots.match(code)
-    if matched.conflicts:  # an unknown GTIN, a lot of another vaccine, or an expiry the lot does not have
-        conflict = matched.conflicts[0]
-        raise ServiceError(conflict["message"], "code", conflict["code"])
-    if matched.lot is not None:
-        return matched.lot
-    if matched.scan.lot is None:
-        raise ServiceError(_("This barcode has no lot number: scan the barcode that carries the lot."),
-                           "code", "no_lot")
-    raise ServiceError(_("Lot %(lot)s of %(vaccine)s is not registered.", lot=matched.scan.lot,
-                         vaccine=matched.presentation.name), "code", "unknown_lot")

@@ -27,6 +27,7 @@ from modules.lots.models import (
 )
 
 MAX_LOT_NUMBER = 40
+MAX_SCAN = 500  # characters; a GS1 barcode holds at most 48 data characters
 EARLIEST_EXPIRY = date(2020, 1, 1)  # no COVID-19 vaccine lot expired before this
 LATEST_EXPIRY_YEARS = 10
 
@@ -85,6 +86,26 @@ def match(code):
             scanned=scan.expiry.strftime("%d/%m/%Y"), lot=scan.lot,
             stored=result.lot.expiry.strftime("%d/%m/%Y"))})
     return result
+
+
+def lot_from_scan(code):
+    """The registered lot a pack's scan names, matched on (GTIN, lot); every refusal names the field
+    ``code`` (too long, unknown GTIN, lot of another vaccine, expiry contradicting the lot's, no lot number
+    in the barcode, lot not registered)."""
+    if isinstance(code, str) and len(code) > MAX_SCAN:
+        raise ServiceError(_("This is too long to be a barcode of a vaccine pack."), "code", "invalid_scan")
+    matched = match(code)
+    if matched.conflicts:
+        conflict = matched.conflicts[0]
+        error = ConflictError if conflict["code"] == "expiry_mismatch" else ServiceError
+        raise error(conflict["message"], "code", conflict["code"])
+    if matched.lot is not None:
+        return matched.lot
+    if matched.scan.lot is None:
+        raise ServiceError(_("This barcode has no lot number: scan the barcode that carries the lot."),
+                           "code", "no_lot")
+    raise ServiceError(_("Lot %(lot)s of %(vaccine)s is not registered.", lot=matched.scan.lot,
+                         vaccine=matched.presentation.name), "code", "unknown_lot")
 
 
 # --- Catalogue --------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ Input is read strictly (``modules.warehouse.api.Fields``): errors are 400 naming
 service runs; the services then check the business rules. Nothing is committed unless the service succeeded.
 """
 import math
-from datetime import datetime
 
 from flask import Response, jsonify, request
 from flask_babel import get_locale
@@ -155,7 +154,7 @@ REPORT_SCHEMA = {"type": "object", "properties": {
 REPICK_REQUEST = {"type": "object", "required": ["doses"], "additionalProperties": False,
                   "description": "The lot taken instead: a pack's scan (`code`) or `lot_id`; and the doses taken "
                                  "from it, in whole vials.",
-                  "properties": {"code": {"type": "string", "maxLength": services.MAX_SCAN,
+                  "properties": {"code": {"type": "string", "maxLength": lots.MAX_SCAN,
                                           "description": "A pack's GS1 barcode, as scanned."},
                                  "lot_id": INTEGER, "doses": {"type": "integer", "minimum": 1}}}
 LIST_PARAMETERS = [
@@ -253,11 +252,11 @@ def shipment_list():
 def repick(shipment_id):
     shipment = acting_at(visible_shipment(shipment_id), "origin")
     fields = Fields(json_body(), REPICK_REQUEST["properties"])
-    code, lot_id = fields.text("code", longest=services.MAX_SCAN), fields.integer("lot_id")
+    code, lot_id = fields.text("code", longest=lots.MAX_SCAN), fields.integer("lot_id")
     doses = fields.integer("doses", required=True)
     if (code is None) == (lot_id is None):
         raise bad_input("code_or_lot", _("Give either code or lot_id."), "code")
-    lot = services.scanned_lot(code) if code is not None else lots.get_lot(lot_id)
+    lot = lots.lot_from_scan(code) if code is not None else lots.get_lot(lot_id)
     try:
         services.repick(shipment, lot, doses, user=current_user)
     except ServiceError as error:
@@ -382,14 +381,7 @@ def json_readings(value):
     for index, data in enumerate(value):
         prefix = f"readings[{index}]."
         fields = Fields(data, READING["properties"], prefix)
-        text = fields.text("at", required=True)
-        try:
-            at = datetime.fromisoformat(text)
-        except ValueError:
-            at = None
-        if at is None or at.utcoffset() is None:
-            raise bad_input("invalid_datetime", _("Give the time as ISO 8601 with its offset, e.g. "
-                                                  "2026-11-26T08:30:00+07:00."), prefix + "at")
+        at = fields.moment("at", required=True)
         celsius = fields._value("celsius", True)
         if isinstance(celsius, bool) or not isinstance(celsius, int | float) or not math.isfinite(celsius):
             raise bad_input("not_a_number", _("Give the temperature as a JSON number."), prefix + "celsius")

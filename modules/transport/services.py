@@ -11,7 +11,6 @@ from core import audit, plugins
 from core.clock import local_today
 from core.db import db, utcnow
 from core.service_errors import ConflictError, ServiceError
-from modules.lots import services as lots
 from modules.transport import temperature
 from modules.transport.labels import STATE_LABELS
 from modules.transport.models import (
@@ -31,8 +30,6 @@ from modules.warehouse import ledger, locations
 from modules.warehouse import services as stock
 from modules.warehouse.ledger import Transfer
 from modules.warehouse.models import TRANSIT, WASTAGE
-
-MAX_SCAN = 500  # characters; a GS1 barcode holds at most 48 data characters
 
 
 @dataclass(frozen=True)
@@ -244,24 +241,6 @@ def doses_given_up(lines, doses):
         given[line] = min(line.doses, doses)
         doses -= given[line]
     return given
-
-
-def scanned_lot(code):
-    """The lot a pack's GS1 scan names, matched on (GTIN, lot); errors name the field ``code``."""
-    if isinstance(code, str) and len(code) > MAX_SCAN:
-        raise ServiceError(_("This is too long to be a barcode of a vaccine pack."), "code", "invalid_scan")
-    matched = lots.match(code)
-    if matched.conflicts:  # an unknown GTIN, a lot of another vaccine, or an expiry the lot does not have
-        conflict = matched.conflicts[0]
-        error = ConflictError if conflict["code"] == "expiry_mismatch" else ServiceError
-        raise error(conflict["message"], "code", conflict["code"])
-    if matched.lot is not None:
-        return matched.lot
-    if matched.scan.lot is None:
-        raise ServiceError(_("This barcode has no lot number: scan the barcode that carries the lot."),
-                           "code", "no_lot")
-    raise ServiceError(_("Lot %(lot)s of %(vaccine)s is not registered.", lot=matched.scan.lot,
-                         vaccine=matched.presentation.name), "code", "unknown_lot")
 
 
 def dispatch(shipment, user=None):

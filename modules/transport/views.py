@@ -297,7 +297,7 @@ def repick(shipment_id):
             form.code.errors = [*form.code.errors, _("The form expired: try again.")]
         return render_shipment(shipment, TemperatureForm(formdata=None), 422, repick_form=form)
     try:
-        lot = services.scanned_lot(form.code.data)
+        lot = lot_services.lot_from_scan(form.code.data)
         services.repick(shipment, lot, form.doses.data, user=current_user)
     except ServiceError as error:
         db.session.rollback()

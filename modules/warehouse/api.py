@@ -10,7 +10,7 @@ Input is read strictly (:class:`Fields`): an unknown field, a string where a num
 the field as well). Nothing is written unless everything passed.
 """
 import re
-from datetime import date
+from datetime import date, datetime
 
 from flask import jsonify, request
 from flask_babel import gettext as _
@@ -106,6 +106,20 @@ class Fields:
         except ValueError:
             raise bad_input("invalid_date", _("Give the date as YYYY-MM-DD, e.g. 2026-12-31."),
                             self.prefix + name) from None
+
+    def moment(self, name, required=False):
+        """A point in time written ISO 8601 with its UTC offset (an aware ``datetime``)."""
+        text = self.text(name, required)
+        if text is None:
+            return None
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            value = None
+        if value is None or value.utcoffset() is None:
+            raise bad_input("invalid_datetime", _("Give the time as ISO 8601 with its offset, e.g. "
+                                                  "2026-11-26T08:30:00+07:00."), self.prefix + name)
+        return value
 
     def location(self, name, required=True):
         """A location in the user's scope (asked for only when a code is given: it costs queries)."""

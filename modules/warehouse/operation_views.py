@@ -19,17 +19,9 @@ from modules.lots import services as lot_services
 from modules.warehouse import locations, services
 from modules.warehouse.forms import DOSES, VIALS, AdjustForm, FefoForm, TransferForm, count_form
 from modules.warehouse.models import Move
+from modules.warehouse.pages import field_error, location_choices, place_in_scope
 from modules.warehouse.scan_views import SCAN_LOCATION_KEY
-from modules.warehouse.views import (
-    OPERATORS,
-    bp,
-    field_error,
-    location_choices,
-    lot_label,
-    place_in_scope,
-    user_scope,
-    vaccine_choices,
-)
+from modules.warehouse.views import OPERATORS, bp, lot_label, user_scope, vaccine_choices
 
 COUNT_SUMMARY_KEY = "warehouse_count_summary"
 QUANTITY_FIELDS = {"doses": "quantity", "vials": "quantity", "lot_id": "lot", "lot": "lot"}

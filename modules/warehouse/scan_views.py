@@ -20,11 +20,12 @@ from modules.lots import services as lot_services
 from modules.lots.models import USABLE_STATUSES
 from modules.warehouse import ledger, locations, services
 from modules.warehouse.forms import parse_day
-from modules.warehouse.views import OPERATORS, bp, location_choices, user_scope
+from modules.warehouse.pages import location_choices
+from modules.warehouse.views import OPERATORS, bp, user_scope
 
 SCAN_LOCATION_KEY = "warehouse_scan_location"
 MAX_LINES = 500
-MAX_SCAN = 500  # characters; a GS1 barcode holds at most 48 data characters
+
 OK, NEW, ERROR = "ok", "new", "error"  # green, amber, red on the page
 
 
@@ -49,7 +50,7 @@ def scan_check():
     if refused:
         return refused
     raw = body.get("code")
-    if isinstance(raw, str) and len(raw) > MAX_SCAN:
+    if isinstance(raw, str) and len(raw) > lot_services.MAX_SCAN:
         return jsonify(state=ERROR, code="invalid_scan",
                        message=_("This is too long to be a barcode of a vaccine pack."))
     try:

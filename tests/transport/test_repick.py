@@ -168,14 +168,14 @@ def test_a_lot_short_at_the_origin_is_refused(world):
 
 
 def test_a_scan_is_matched_on_gtin_and_lot(world):
-    assert services.scanned_lot(gs1(world.front)) == world.front
+    assert lots.lot_from_scan(gs1(world.front)) == world.front
     for code, expected in [(f"]d201{world.vero.gtins[0].gtin}10NO-SUCH-LOT", "unknown_lot"),
                            (f"01{world.vero.gtins[0].gtin}", "no_lot"),
                            (gs1(world.front).replace(f"17{world.front.expiry:%y%m%d}", "17301231"),
                             "expiry_mismatch"),
                            ("hello", "invalid_scan")]:
         with pytest.raises(ServiceError) as error:
-            services.scanned_lot(code)
+            lots.lot_from_scan(code)
         assert (error.value.code, error.value.field) == (expected, "code")
 
 
