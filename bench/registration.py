@@ -1,7 +1,7 @@
 """Live registrations per second over HTTP (issue 5): ``POST /api/v1/injections`` served by gunicorn on
 PostgreSQL, each request a NEW person's first dose, load from a separate process over keep-alive
 connections; beside a raw-psycopg reference doing the same writes (person, balance decrement, consumed
-balance upsert, move, three audit rows, injection; one transaction each) at the same concurrency.
+balance upsert, move, injection, the three audit rows in one insert; one transaction each) at the same concurrency.
 
     python bench/registration.py                               # throwaway PostgreSQL 15 cluster, 60 s each side
     python bench/registration.py --duration 10 --clients 8     # quick look
@@ -254,19 +254,22 @@ def register_raw(connection, world, site, who, Jsonb):  # noqa: N803 (a class pa
             " VALUES (now(), %s, %s, %s, 1, 'injection', '', %s) RETURNING id",
             (lot_id, site_id, world["consumed_id"], user_id))
         move_id = cursor.fetchone()[0]
-        audit = ("INSERT INTO core_audit_log (at, user_id, actor, action, object_type, object_id, details)"
-                 " VALUES (now(), %s, %s, %s, %s, %s, %s)")
-        cursor.execute(audit, (user_id, actor, "person.create", "injection_person", str(person_id), Jsonb({})))
-        cursor.execute(audit, (user_id, actor, "stock.injection", "warehouse_move", str(move_id), Jsonb(
-            {"lot": lot_id, "from": site_id, "to": world["consumed_id"], "doses": 1, "reason": None})))
         cursor.execute(
             "INSERT INTO injection_injection (person_id, presentation_id, lot_id, site_id, injected_at, injected_on,"
             " dose_number, source, move_id, note, created_at, created_by) SELECT %s, presentation_id, id, %s,"
             " now(), current_date, 1, 'live', %s, '', now(), %s FROM lots_lot WHERE id = %s RETURNING id",
             (person_id, site_id, move_id, user_id, lot_id))
         injection_id = cursor.fetchone()[0]
-        cursor.execute(audit, (user_id, actor, "injection.register", "injection_injection", str(injection_id),
-                               Jsonb({"person": person_id, "lot": LOT, "site": site["site"], "dose_number": 1})))
+        cursor.execute(
+            "INSERT INTO core_audit_log (at, user_id, actor, action, object_type, object_id, details) VALUES"
+            " (now(), %s, %s, 'person.create', 'injection_person', %s, %s),"
+            " (now(), %s, %s, 'stock.injection', 'warehouse_move', %s, %s),"
+            " (now(), %s, %s, 'injection.register', 'injection_injection', %s, %s)",
+            (user_id, actor, str(person_id), Jsonb({}),
+             user_id, actor, str(move_id), Jsonb({"lot": lot_id, "from": site_id, "to": world["consumed_id"],
+                                                  "doses": 1, "reason": None}),
+             user_id, actor, str(injection_id), Jsonb({"person": person_id, "lot": LOT, "site": site["site"],
+                                                       "dose_number": 1})))
 
 
 def merge(per_thread, cpu):

@@ -88,7 +88,8 @@ def create_app(config=None):
     menu.check(platform.menu, app)
     for command in flatten(pm.hook.cli_commands()):
         app.cli.add_command(command)
-    app.context_processor(lambda: {"menu_for": menu.visible, "platform": platform})
+    app.context_processor(lambda: {"menu_for": menu.visible, "public_links_for": menu.public_links,
+                                   "platform": platform})
     return app
 
 

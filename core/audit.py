@@ -1,12 +1,15 @@
 """The audit log: every write made through a service records who, when (UTC) and what.
 
-``record()`` only adds the entry to the caller's session, so it commits or rolls back together
-with the change it describes.
+``record()`` keeps the entry with the caller's session, so it commits or rolls back together with the
+change it describes. Entries are written just before the commit, all in one statement: by then every
+object they name has its id, and a registration (person, dose taken, injection) costs one insert of
+audit rows instead of three.
 """
 from flask import has_request_context
 from flask_login import current_user
+from sqlalchemy import event
 
-from core.db import db
+from core.db import db, utcnow
 from core.models import AuditEntry
 
 SYSTEM_ACTOR = "system"
@@ -24,6 +27,7 @@ def record(action, obj=None, *, object_type=None, object_id=None, details=None, 
         object_type = object_type or obj.__tablename__
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
     entry = AuditEntry(
+        at=utcnow(),
         user_id=user.id if user is not None else None,
         actor=user.username if user is not None else SYSTEM_ACTOR,
         action=action,
@@ -31,5 +35,28 @@ def record(action, obj=None, *, object_type=None, object_id=None, details=None, 
         object_id=None if object_id is None else str(object_id),
         details=details or {},
     )
-    db.session.add(entry)
+    subject = obj if obj is not None and object_id is None else None  # its id comes with the flush
+    db.session.info.setdefault(PENDING, []).append((entry, subject))
     return entry
+
+
+PENDING = "audit.pending"
+
+
+@event.listens_for(db.session, "before_commit")
+def write_pending(session):
+    pending = session.info.pop(PENDING, None)
+    if not pending:
+        return
+    if any(subject is not None and subject.id is None for _entry, subject in pending):
+        session.flush()
+    for entry, subject in pending:
+        if subject is not None:
+            entry.object_id = None if subject.id is None else str(subject.id)
+    session.add_all(entry for entry, _subject in pending)
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def forget_pending(session, transaction):
+    if transaction.parent is None:  # committed (written above) or rolled back (lost with the change)
+        session.info.pop(PENDING, None)

@@ -111,14 +111,33 @@ def parse_barcode(code):
 
 
 @hookspec
-def lot_recipients(lot, limit):
+def lot_recipients(lot, limit, scope):
     """Say who received doses of a lot, for its traceability page and a recall.
 
     Called when the traceability page or a recall report is built. The injection module answers.
 
     :param lot: the :class:`modules.lots.models.Lot`.
     :param limit: the most rows wanted (the page shows the newest).
-    :return: a list of dicts ``{"person": str, "injected_at": datetime, "site": str, "dose_number": int}``.
+    :param scope: the reader's locations, as ``core.access.location_scope`` answers: a frozenset of
+        location ids, or ``core.access.EVERYWHERE``. Return only injections given at sites among them,
+        choosing the newest ``limit`` of those (not the newest nationally, then filtered), so that a
+        district's reader sees their own newest rows.
+    :return: a list of dicts ``{"person": str, "injected_at": datetime, "site": str, "dose_number": int}``
+        (``site``: the site's code), newest first.
+    """
+
+
+@hookspec(firstresult=True)
+def lot_recall_list(lot, user):
+    """Point a lot's traceability page to the full list of the people injected from it, for a recall.
+
+    Called each time the lot's page is shown, in its request. The injection module answers, with its recall
+    list (``/lots/<id>/recipients``) counted within the user's locations.
+
+    :param lot: the :class:`modules.lots.models.Lot`.
+    :param user: the :class:`core.models.User` reading the page.
+    :return: a dict ``{"url": str, "injections": int, "people": int}``, or ``None`` when you hold no such list
+        or ``user`` may not open it (the page then shows no link). Stops at the first non-None result.
     """
 
 
@@ -230,7 +249,7 @@ def injection_registered(injection):
 
 @hookspec
 def doses_due(reminders):
-    """Send reminders to people whose next dose is due.
+    """Send reminders to people whose next dose is due: of an unfinished primary series, or a booster.
 
     Called by ``vaxchain reminders send`` (run it daily, e.g. from cron) with everyone due soon or
     overdue, on every run: implementations skip those they already reminded of that dose, and queue or
@@ -238,7 +257,7 @@ def doses_due(reminders):
     outbox table, once per person and dose.
 
     :param reminders: a list of ``modules.injection.reminders.Reminder`` (``person_id``, ``full_name``,
-        ``phone``, ``dose_number``, ``vaccine``, ``due_on``, ``site``).
+        ``phone``, ``dose_number``, ``vaccine``, ``due_on``, ``site``, ``kind``: ``"primary"`` or ``"booster"``).
     :return: ignored. Raising undoes the run (what any implementation queued in it).
     """
 

@@ -60,6 +60,75 @@ def test_a_module_menu_item_appears_for_its_roles(make_app, make_user):
         assert ("Báo cáo kho lạnh" in menu_labels(client.get("/").get_data(as_text=True))) == sees
 
 
+def public_links(page, element_id="public-links"):
+    """``[(href, label)]`` of the public links in the element ``element_id`` (the foot of the page by default)."""
+    found = re.search(rf'id="{element_id}".*?</ul>', page, re.S)
+    return re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', found.group(0)) if found else []
+
+
+def test_the_login_page_and_the_foot_of_pages_link_to_the_public_certificate_pages(client):
+    page = client.get("/login").get_data(as_text=True)
+    expected = [("/lookup", "Tra cứu giấy chứng nhận tiêm chủng"), ("/verify", "Kiểm tra giấy chứng nhận tiêm chủng")]
+    assert public_links(page, "login-public-links") == expected
+    assert public_links(page) == expected
+    assert public_links(client.get("/verify").get_data(as_text=True)) == expected  # a public page has them too
+    assert client.get("/lookup").status_code == 200  # no login needed to follow them
+
+
+def test_public_links_stay_out_of_the_main_menu_and_at_the_foot_of_its_pages(client, login_as):
+    login_as(roles.SITE_STAFF)
+    page = client.get("/").get_data(as_text=True)
+    assert "Tra cứu giấy chứng nhận tiêm chủng" not in menu_labels(page)
+    assert [href for href, _label in public_links(page)] == ["/lookup", "/verify"]
+
+
+def test_no_module_with_public_pages_means_no_public_links(make_app):
+    page = make_app(VAXCHAIN_MODULES="lots,warehouse").test_client().get("/login").get_data(as_text=True)
+    assert 'id="public-links"' not in page and 'id="login-public-links"' not in page
+
+
+def test_a_plugins_public_link_joins_them(make_app):
+    from flask import Blueprint
+
+    from core.access import public
+    from core.menu import PUBLIC
+
+    hotline = Blueprint("hotline", __name__)
+
+    @hotline.route("/hotline")
+    @public
+    def number():
+        return "1900 9095"
+
+    class Plugin:
+        @hookimpl
+        def web_blueprints(self):
+            return [hotline]
+
+        @hookimpl
+        def menu_items(self):
+            return [MenuItem("Đường dây nóng", "hotline.number", order=470, place=PUBLIC)]
+
+    page = make_app(plugins=[("hotline", Plugin())]).test_client().get("/login").get_data(as_text=True)
+    assert ("/hotline", "Đường dây nóng") in public_links(page, "login-public-links")
+
+
+@pytest.mark.parametrize("item, message", [
+    (MenuItem("Người dùng", "core.users", place="public"), "not a public page"),
+    (MenuItem("Trang chủ", "core.home", place="sidebar"), "unknown place 'sidebar'"),
+])
+def test_a_menu_item_that_cannot_be_shown_where_it_says_stops_start_up(make_app, item, message):
+    from core.plugins import PluginError
+
+    class Plugin:
+        @hookimpl
+        def menu_items(self):
+            return [item]
+
+    with pytest.raises(PluginError, match=message):
+        make_app(plugins=[("wrong", Plugin())])
+
+
 def test_pages_carry_security_headers(client):
     headers = client.get("/login").headers
     assert "script-src 'self'" in headers["Content-Security-Policy"]

@@ -6,14 +6,17 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
+from core.access import EVERYWHERE
 from core.hookspecs import hookimpl
-from core.menu import MenuItem
+from core.menu import PUBLIC, MenuItem
 from modules.injection import (  # noqa: F401  (models: tables known to the app and to migrations)
     api,
     certificate_views,
     dashboard_views,
     demo,
     models,
+    person_api,  # routes on api.api
+    person_views,  # routes on views.bp
     reconciliation_views,
     reminders,
     reminders_views,
@@ -40,8 +43,13 @@ def web_blueprints():
 
 
 @hookimpl
-def lot_recipients(lot, limit):
-    return services.recipients(lot, limit)
+def lot_recipients(lot, limit, scope):
+    return services.recipients(lot, limit, None if scope is EVERYWHERE else sorted(scope))
+
+
+@hookimpl
+def lot_recall_list(lot, user):
+    return reconciliation_views.recall_list(lot, user)
 
 
 @hookimpl
@@ -59,10 +67,14 @@ def menu_items():
     section = _l("Injection")
     return [
         MenuItem(_l("Register injections"), "injection.register", section=section, order=400),
+        MenuItem(_l("Find a person"), "injection.persons", section=section, order=405),
         MenuItem(_l("Doses due"), "reminders.due", section=section, order=410),
         MenuItem(_l("Daily tally"), "reconciliation.tally", section=section, order=420),
         MenuItem(_l("Reconciliation"), "reconciliation.index", section=section, order=430),
         MenuItem(_l("Vaccination dashboard"), "dashboard.overview", section=section, order=440),
+        # For people without an account: at the foot of every page and on the login page.
+        MenuItem(_l("Find my vaccination certificate"), "certificates.lookup", order=450, place=PUBLIC),
+        MenuItem(_l("Check a vaccination certificate"), "certificates.verify", order=460, place=PUBLIC),
     ]
 
 

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from core import roles
 from core.api import ApiBlueprint, ApiError, json_body
@@ -21,7 +22,7 @@ from core.service_errors import ConflictError, NotFoundError, ServiceError
 from modules.injection import certificates, people, services, signing
 from modules.injection.models import GENDERS, Injection
 from modules.lots import services as lots
-from modules.lots.models import Lot
+from modules.lots.models import Lot, Presentation
 from modules.warehouse.api import BOOLEAN, DAY, INTEGER, STRING, Fields, bad_input, nullable
 
 api = ApiBlueprint("injection", __name__)
@@ -122,9 +123,9 @@ def register():
 
 def register_once(key):
     fields = Fields(json_body(), INJECTION_REQUEST["properties"])
-    person = person_for(fields)
-    lot = lot_for(fields)
     site = fields.location("site")
+    lot = lot_for(fields)
+    person = person_for(fields)  # last: a new person is written with the dose, not before
     injection = services.register(person, lot, site, injected_at=fields.moment("injected_at"),
                                   dose_number=fields.integer("dose_number"), user=current_user, idempotency_key=key)
     return injection_json(injection, injection.certificate)
@@ -175,19 +176,22 @@ def person_for(fields):
 
 
 def lot_for(fields):
-    presentation = lots.presentation_by_code(fields.text("vaccine", required=True))
+    """The lot named by ``lot_id`` or ``lot`` (one query with its vaccine), which must be of the vaccine given."""
+    code = fields.text("vaccine", required=True).strip()
     lot_id, number = fields.integer("lot_id"), fields.text("lot")
     if (lot_id is None) == (number is None):
         raise bad_input("lot_or_lot_id", _("Give either lot_id or lot."), "lot_id")
     if lot_id is not None:
         lot = lots.get_lot(lot_id)
     else:
-        lot = db.session.scalar(select(Lot).where(Lot.presentation_id == presentation.id,
-                                                  Lot.lot_number == number.strip()))
+        lot = db.session.scalar(select(Lot).join(Lot.presentation).options(contains_eager(Lot.presentation))
+                                .where(Presentation.code == code, Lot.lot_number == number.strip()))
         if lot is None:
+            presentation = lots.presentation_by_code(code)
             raise NotFoundError(_("Lot %(lot)s of %(vaccine)s is not registered.", lot=number,
                                   vaccine=presentation.name), "lot", "unknown_lot")
-    if lot.presentation_id != presentation.id:
+    if lot.presentation.code != code:
+        presentation = lots.presentation_by_code(code)
         raise ApiError(422, "lot_of_another_vaccine", _("Lot %(lot)s is not %(vaccine)s.", lot=lot.lot_number,
                                                         vaccine=presentation.name), "lot_id")
     return lot

@@ -4,7 +4,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import and_, case, or_, select
 
 from core import audit
 from core.clock import local_today
@@ -64,14 +64,15 @@ def create_person(data, user=None):
     twin = duplicate_of(data)
     if twin is not None:
         raise duplicate_error(twin)
-    return new_person(data, national, user)
+    person = new_person(data, national, user)
+    db.session.flush()  # the caller links to it
+    return person
 
 
 def new_person(data, national, user):
     person = Person(id_kind=national.kind if national else None, name_key=identity.fold(data.full_name),
                     created_by=user.id if user else None, **fields_of(data))
-    db.session.add(person)
-    db.session.flush()
+    db.session.add(person)  # written with the caller's next query or flush
     audit.record("person.create", person, user=user)
     return person
 
@@ -112,16 +113,18 @@ def fields_of(data):
 
 
 def duplicate_of(data):
-    """The person already recorded with ``data``'s ID, or with its name, birth date and phone."""
-    if data.national_id:
-        person = by_national_id(data.national_id)
-        if person is not None:
-            return person
-    if data.phone:
-        return db.session.scalar(select(Person).where(
-            Person.name_key == identity.fold(data.full_name), Person.date_of_birth == data.date_of_birth,
-            Person.phone == data.phone, Person.merged_into_id.is_(None)).limit(1))
-    return None
+    """The person already recorded with ``data``'s ID, or else with its name, birth date and phone (one
+    query: registration asks this for everyone)."""
+    same_id = Person.national_id == data.national_id if data.national_id else None
+    same_details = and_(Person.name_key == identity.fold(data.full_name), Person.date_of_birth == data.date_of_birth,
+                        Person.phone == data.phone, Person.merged_into_id.is_(None)) if data.phone else None
+    conditions = [condition for condition in (same_id, same_details) if condition is not None]
+    if not conditions:
+        return None
+    query = select(Person).where(or_(*conditions)).limit(1)
+    if same_id is not None and same_details is not None:
+        query = query.order_by(case((same_id, 0), else_=1), Person.id)
+    return db.session.scalar(query)
 
 
 def duplicate_error(person):

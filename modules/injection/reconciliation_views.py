@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from core.access import location_scope, roles_required
+from core.access import allowed, location_scope, roles_required
 from core.clock import local_today
 from core.db import db
 from core.roles import LOGISTICS_OFFICER, SITE_STAFF, VIEWER, WAREHOUSE_MANAGER
@@ -33,6 +33,7 @@ bp = Blueprint("reconciliation", __name__, template_folder="templates")
 READERS = (VIEWER, WAREHOUSE_MANAGER, LOGISTICS_OFFICER, SITE_STAFF)
 TALLIERS = (SITE_STAFF,)
 RECALL_READERS = (WAREHOUSE_MANAGER, LOGISTICS_OFFICER, VIEWER)
+RECALL_ENDPOINT = "reconciliation.recipients"
 DEFAULT_DAYS = 7
 MAX_DAYS = 92
 TALLIES_SHOWN_DAYS = 14
@@ -207,6 +208,16 @@ def recipients(lot_id):
     return render_template("reconciliation/recipients.html", lot=lot, rows=rows, injections=injections,
                            people=people, page=page, pages=pages,
                            export_url=url_for(".recipients", lot_id=lot.id, format="xlsx"))
+
+
+def recall_list(lot, user):
+    """The lot page's pointer to this list (the ``lot_recall_list`` hook): its address and what it counts in
+    ``user``'s locations; ``None`` for a user the list's own access rule (``RECALL_READERS``) keeps out, so the
+    lot page never offers a link its reader cannot open."""
+    if not allowed(RECALL_ENDPOINT, user):
+        return None
+    injections, people = reconciliation.recipient_counts(lot, scope_ids(location_scope(user)))
+    return {"url": url_for(RECALL_ENDPOINT, lot_id=lot.id), "injections": injections, "people": people}
 
 
 def recipients_workbook(lot, rows):

@@ -1,11 +1,12 @@
 """Due doses and reminders: who, among the people whose last dose was given at some sites, has their next
-dose of an unfinished series due in a range of days (or overdue), and the daily hand-over of those due soon
-to whoever sends reminders (the ``doses_due`` hook). The caller commits.
+dose due in a range of days (or overdue) — the next dose of an unfinished primary series, or a booster after
+a complete one (``rules.next_dose``: how many boosters, how long after) — and the daily hand-over of those due
+soon to whoever sends reminders (the ``doses_due`` hook). The caller commits.
 
 A person belongs to the site of their last dose that counts (live or backlog, not reversed), so someone who
 moved to another site is listed there only. Records merged into a person count as theirs, as in
 ``services.history``. Two queries, however many people: the last dose per person (a window function), then
-every dose of those people; the dose rules then run in Python (``rules.certificate``).
+every dose of those people; the dose rules then run in Python (``rules.next_dose``).
 
 Who was already reminded of a dose is the senders' business: ``send_due`` hands over everyone due, every
 run, and a sender skips those it already has (the ``reminder_outbox`` plugin keeps one message per person
@@ -42,18 +43,23 @@ class Reminder:
     vaccine: str  # the name of the series' vaccine (its first dose's), whose schedule sets the due day
     due_on: date
     site: str  # the code of the site of their last dose
+    kind: str = rules.PRIMARY  # rules.PRIMARY (a dose of the primary series) or rules.BOOSTER
+
+    @property
+    def is_booster(self):
+        return self.kind == rules.BOOSTER
 
     def is_overdue(self, today):
         return self.due_on < today
 
 
 def due_between(site_ids, start, end):
-    """The people whose last dose was at ``site_ids`` (``None``: any site) and whose next dose of an
-    unfinished series falls from ``start`` (``None``: however long overdue) to ``end``, both included;
-    sorted by due day, then name."""
+    """The people whose last dose was at ``site_ids`` (``None``: any site) and whose next dose — of an
+    unfinished primary series, or a booster after a complete one — falls from ``start`` (``None``: however
+    long overdue) to ``end``, both included; sorted by due day, then name."""
     presentations = {p.id: p for p in db.session.scalars(select(Presentation))}  # few; loads them for the doses
-    # A dose due from ``start`` to ``end`` follows a last dose given in this window (a series' dose without
-    # an interval of its own waits as long as a booster).
+    # A dose due from ``start`` to ``end`` follows a last dose given in this window (boosters, and a series'
+    # dose without an interval of its own, wait ``BOOSTER_INTERVAL_DAYS``).
     intervals = [rules.BOOSTER_INTERVAL_DAYS] + [days for p in presentations.values()
                                                  for days in (p.min_interval_days or [])]
     since = start - timedelta(days=max(intervals)) if start is not None else None
@@ -66,11 +72,11 @@ def due_between(site_ids, start, end):
     due = []
     for person, site_code in last_sites.items():
         taken = doses.get(person.id, [])
-        next_due = rules.certificate(taken).next_dose_due
-        if next_due is None or next_due > end or (start is not None and next_due < start):
+        following = rules.next_dose(taken)
+        if following is None or following.due_on > end or (start is not None and following.due_on < start):
             continue
-        due.append(Reminder(person.id, person.full_name, person.phone, rules.next_dose_number(taken),
-                            taken[0].vaccine.name, next_due, site_code))
+        due.append(Reminder(person.id, person.full_name, person.phone, following.number, taken[0].vaccine.name,
+                            following.due_on, site_code, following.kind))
     return sorted(due, key=lambda reminder: (reminder.due_on, reminder.full_name, reminder.person_id))
 
 

@@ -1,6 +1,7 @@
 """The due doses page, ``/due``: who, at the user's sites, is due or overdue for their next dose in a range of
-days, with an xlsx export. Thin over ``reminders.due_between``; a site outside the user's scope is a 404.
-Viewers see phone numbers masked but for their last digits, on the page and in the export."""
+days — of their primary series, or a booster — with an xlsx export. Thin over ``reminders.due_between``; a site
+outside the user's scope is a 404. Viewers see phone numbers masked but for their last digits, on the page and in
+the export."""
 from datetime import timedelta
 
 from flask import Blueprint, abort, render_template, request, url_for
@@ -13,7 +14,7 @@ from wtforms import ValidationError
 from core.access import EVERYWHERE, location_scope, roles_required
 from core.clock import local_today
 from core.roles import SITE_STAFF, VIEWER, WAREHOUSE_MANAGER
-from modules.injection import identity, reminders
+from modules.injection import identity, reminders, rules
 from modules.warehouse import locations
 from modules.warehouse.forms import ChoiceField, DayField, FilterForm
 from modules.warehouse.models import SITE
@@ -24,7 +25,9 @@ bp = Blueprint("reminders", __name__, template_folder="templates")
 READERS = (SITE_STAFF, WAREHOUSE_MANAGER, VIEWER)
 DAYS_BEFORE, DAYS_AFTER = 30, 7  # the default range: overdue for up to a month, due within a week
 SHOWN_PHONE_DIGITS = 3
-COLUMNS = (_l("Name"), _l("Phone"), _l("Dose due"), _l("Vaccine"), _l("Due date"), _l("Status"), _l("Site"))
+COLUMNS = (_l("Name"), _l("Phone"), _l("Dose due"), _l("Kind of dose"), _l("Vaccine"), _l("Due date"), _l("Status"),
+           _l("Site"))
+DOSE_KINDS = {rules.PRIMARY: _l("Primary series dose"), rules.BOOSTER: _l("Booster dose")}
 
 
 class DueFilterForm(FilterForm):
@@ -49,6 +52,10 @@ def status_text(reminder, today):
     return _("Overdue") if reminder.is_overdue(today) else _("Due")
 
 
+def kind_text(reminder):
+    return str(DOSE_KINDS[reminder.kind])
+
+
 @bp.route("/due")
 @roles_required(*READERS)
 def due():
@@ -68,7 +75,7 @@ def due():
     export = url_for(".due", site=form.site.data or None, since=form.since._value(), until=form.until._value(),
                      format="xlsx")
     return render_template("reminders/due.html", form=form, due=due_list, today=today, columns=COLUMNS,
-                           phone=shown_phone, export_url=export, sites=sites), 200 if valid else 422
+                           phone=shown_phone, kind=kind_text, export_url=export, sites=sites), 200 if valid else 422
 
 
 def chosen_site_ids(code, sites, scope):
@@ -84,8 +91,8 @@ def chosen_site_ids(code, sites, scope):
 
 
 def workbook(due_list, today):
-    rows = ([reminder.full_name, shown_phone(reminder.phone), reminder.dose_number, reminder.vaccine,
-             reminder.due_on, status_text(reminder, today), reminder.site] for reminder in due_list)
+    rows = ([reminder.full_name, shown_phone(reminder.phone), reminder.dose_number, kind_text(reminder),
+             reminder.vaccine, reminder.due_on, status_text(reminder, today), reminder.site] for reminder in due_list)
     content = xlsx_bytes([str(column) for column in COLUMNS], rows, title=_("Doses due"))
     filename = f"mui-den-han-{today:%Y-%m-%d}.xlsx"
     return content, 200, {"Content-Type": MIMETYPE, "Content-Disposition": f'attachment; filename="{filename}"'}

@@ -2,7 +2,8 @@
 and the certificate a person's doses earn. Pure functions over a person's doses, oldest first.
 
 The schedule is the first dose's vaccine's: its series length (Janssen 1, most 2, Abdala 3) and minimum
-intervals (``Presentation.min_interval_days``: before dose 2, 3, ...). A dose after the series is a booster.
+intervals (``Presentation.min_interval_days``: before dose 2, 3, ...). A dose after the series is a booster,
+``BOOSTER_INTERVAL_DAYS`` after the previous dose; people are called for at most ``MAX_BOOSTERS`` of them.
 """
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,8 +23,12 @@ SERIES_MIXES = {
 }
 # Any of these may be given as a booster, whatever the series was.
 BOOSTER_VACCINES = {"COMIRNATY", "SPIKEVAX", "VAXZEVRIA"}
+# Boosters the Ministry's schedule offers after a complete primary series (a first and a second booster):
+# nobody is called for one more.
+MAX_BOOSTERS = 2
 
 NONE, PARTIAL, COMPLETE = "none", "partial", "complete"
+PRIMARY, BOOSTER = "primary", "booster"  # kinds of dose
 COLORS = {NONE: None, PARTIAL: "yellow", COMPLETE: "green"}
 
 
@@ -44,8 +49,34 @@ class Certificate:
     next_dose_due: date | None
 
 
+@dataclass(frozen=True)
+class NextDose:
+    """The dose a person is called for next: its number, its kind (``PRIMARY`` or ``BOOSTER``) and the first
+    day it may be given."""
+
+    number: int
+    kind: str
+    due_on: date
+
+
 def next_dose_number(doses):
     return len(doses) + 1
+
+
+def dose_kind(first_vaccine, dose_number):
+    return PRIMARY if dose_number <= first_vaccine.series_length else BOOSTER
+
+
+def next_dose(doses):
+    """The dose ``doses`` call for next: the rest of the primary series, then up to ``MAX_BOOSTERS`` boosters
+    (any person with a complete series may have one: the series' own vaccine or one of ``BOOSTER_VACCINES``),
+    each from the earliest day the rules allow. ``None`` with no dose on record or every booster given."""
+    if not doses:
+        return None
+    first, number = doses[0].vaccine, next_dose_number(doses)
+    if number > first.series_length + MAX_BOOSTERS:
+        return None
+    return NextDose(number, dose_kind(first, number), earliest_day(doses))
 
 
 def earliest_day(doses):
@@ -56,9 +87,10 @@ def earliest_day(doses):
 
 
 def interval_before(first_vaccine, dose_number):
-    """Minimum days between dose ``dose_number - 1`` and dose ``dose_number`` on ``first_vaccine``'s schedule."""
+    """Minimum days between dose ``dose_number - 1`` and dose ``dose_number`` on ``first_vaccine``'s schedule
+    (a booster's: ``BOOSTER_INTERVAL_DAYS`` after the previous dose, the series' last for the first booster)."""
     intervals = list(first_vaccine.min_interval_days or [])
-    if dose_number - 2 < len(intervals) and dose_number <= first_vaccine.series_length:
+    if dose_number - 2 < len(intervals) and dose_kind(first_vaccine, dose_number) == PRIMARY:
         return intervals[dose_number - 2]
     return BOOSTER_INTERVAL_DAYS
 
@@ -86,14 +118,15 @@ def check_next_dose(doses, vaccine, day, dose_number=None):
 def may_follow(first, vaccine, dose_number):
     if vaccine.code == first.code:
         return True
-    if dose_number <= first.series_length:
+    if dose_kind(first, dose_number) == PRIMARY:
         return vaccine.code in SERIES_MIXES.get(first.code, set())
     return vaccine.code in BOOSTER_VACCINES
 
 
 def certificate(doses):
-    """The certificate ``doses`` earn: none, partial (yellow: series started) or complete (green)."""
+    """The certificate ``doses`` earn: none, partial (yellow: series started) or complete (green). Its next
+    dose due is the series' next dose only: a booster is offered by ``next_dose``, never printed as due."""
     if not doses:
         return Certificate(NONE, None, 0, None)
     status = COMPLETE if len(doses) >= doses[0].vaccine.series_length else PARTIAL
-    return Certificate(status, COLORS[status], len(doses), earliest_day(doses) if status == PARTIAL else None)
+    return Certificate(status, COLORS[status], len(doses), next_dose(doses).due_on if status == PARTIAL else None)

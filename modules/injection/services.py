@@ -66,10 +66,14 @@ def certificates_of(person_list):
     return {person_id: rules.certificate(doses_of(found)) for person_id, found in doses.items()}
 
 
-def recipients(lot, limit):
-    """The newest injections from ``lot`` that count, as the lot's traceability page and a recall need them."""
-    query = (effective_injections().where(Injection.lot_id == lot.id)
-             .options(joinedload(Injection.person), joinedload(Injection.site))
+def recipients(lot, limit, location_ids=None):
+    """The newest ``limit`` injections from ``lot`` that count, at the sites among ``location_ids`` (``None``:
+    every site), as the lot's traceability page and a recall need them. The sites are chosen in the query,
+    before the limit: a reader of one district gets that district's newest, not what is left of the nation's."""
+    query = effective_injections().where(Injection.lot_id == lot.id)
+    if location_ids is not None:
+        query = query.where(Injection.site_id.in_(location_ids))
+    query = (query.options(joinedload(Injection.person), joinedload(Injection.site))
              .order_by(Injection.injected_at.desc(), Injection.id.desc()).limit(limit))
     return [{"person": injection.person.full_name, "injected_at": injection.injected_at,
              "site": injection.site.code, "dose_number": injection.dose_number}
@@ -97,15 +101,15 @@ def register(person, lot, site, injected_at=None, dose_number=None, user=None, i
     if site.kind != SITE:
         raise ServiceError(_("%(location)s is not a vaccination site.", location=site.name), "site", "not_a_site")
     day = local_date(injected_at)
-    stock.usable_lot(lot, day, location=site)
-    earlier = doses_of(history(person))
-    number = rules.check_next_dose(earlier, lot.presentation, day, dose_number)
-    close_expired_vials(site, now, user)
-    vial = draw_from_vial(site, lot, injected_at)
-    try:
-        move = ledger.post([Transfer(lot, site, locations.virtual(CONSUMED), 1)], "injection", user=user)[0]
-    except ledger.InsufficientStock:
-        raise no_dose_left(lot, site) from None
+    with db.session.no_autoflush:  # a new person is written with the dose's move, in one flush
+        earlier = doses_of(history(person)) if person.id is not None else []  # not yet written: no history
+        stock.usable_lot(lot, day, location=site)
+        number = rules.check_next_dose(earlier, lot.presentation, day, dose_number)
+        vial = draw_from_vial(site, lot, injected_at, now, user)
+        try:
+            move = ledger.post([Transfer(lot, site, locations.virtual(CONSUMED), 1)], "injection", user=user)[0]
+        except ledger.InsufficientStock:
+            raise no_dose_left(lot, site) from None
     injection = Injection(person_id=person.id, person=person, presentation_id=lot.presentation_id,
                           presentation=lot.presentation, lot_id=lot.id, lot=lot, site_id=site.id, site=site,
                           injected_at=injected_at, injected_on=day, dose_number=number, source=LIVE,
@@ -140,16 +144,18 @@ def record_backlog(person, lot, site, day, dose_number=None, user=None, note="")
     return injection
 
 
-def draw_from_vial(site, lot, at):
+def draw_from_vial(site, lot, at, now, user=None):
     """The open vial of ``lot`` at ``site`` the dose comes from (opening one if none is usable), or
-    ``None`` for single-dose vials. Conditional updates: two staff drawing at once cannot both take
-    the last dose of a vial."""
+    ``None`` for single-dose vials. The site's vials past their usable time are written off first (and
+    at the session's close). Conditional updates: two staff drawing at once cannot both take the last
+    dose of a vial."""
     presentation = lot.presentation
     if presentation.doses_per_vial == 1 or not presentation.hours_after_opening:
         return None
-    candidates = db.session.scalars(select(OpenVial).where(
-        OpenVial.site_id == site.id, OpenVial.lot_id == lot.id, OpenVial.closed_at.is_(None),
-        OpenVial.usable_until > at, OpenVial.doses_left > 0).order_by(OpenVial.opened_at)).all()
+    vials = open_vials(site)
+    write_off(site, [vial for vial in vials if vial.usable_until <= now], EXPIRED, user, now)
+    candidates = [vial for vial in vials if vial.lot_id == lot.id and now < vial.usable_until
+                  and at < vial.usable_until and vial.doses_left > 0]
     for vial in candidates:
         taken = db.session.execute(update(OpenVial).where(OpenVial.id == vial.id, OpenVial.doses_left > 0)
                                    .values(doses_left=OpenVial.doses_left - 1)
@@ -192,25 +198,21 @@ def open_vials(site):
                               .order_by(OpenVial.opened_at)).all()
 
 
-def close_expired_vials(site, now, user=None):
-    """Write off what is left in the site's vials whose usable time after opening has run out."""
-    expired = db.session.scalars(select(OpenVial).where(
-        OpenVial.site_id == site.id, OpenVial.closed_at.is_(None), OpenVial.usable_until <= now)).all()
-    return write_off(site, expired, EXPIRED, user, now)
-
-
 def close_session(site, user=None):
     """End the day's session at the site: every open vial's remaining doses go to open-vial wastage."""
     return write_off(site, open_vials(site), SESSION_CLOSED, user, utcnow())
 
 
 def write_off(site, vials, reason, user, now):
-    wastage = locations.virtual(WASTAGE)
-    lines = [Transfer(vial.lot, site, wastage, vial.doses_left) for vial in vials if vial.doses_left > 0]
-    if lines:
-        ledger.post(lines, "wastage", user=user, reason="open_vial")
+    left = [vial for vial in vials if vial.doses_left > 0]
+    if left:
+        wastage = locations.virtual(WASTAGE)
+        ledger.post([Transfer(vial.lot, site, wastage, vial.doses_left) for vial in left], "wastage", user=user,
+                    reason="open_vial")
     for vial in vials:
         vial.closed_at, vial.close_reason = now, reason
+    if vials:
+        db.session.flush()  # a vial opened next counts the site's open vials
     return vials
 
 
@@ -239,3 +241,15 @@ def correct(injection, reason, user=None):
     db.session.flush()
     audit.record("injection.correct", correction, user=user, details={"reverses": injection.id, "reason": reason})
     return correction
+
+
+def record_of(person):
+    """Every live and backlog injection of ``person`` (with the records merged into theirs), oldest first,
+    each as ``(injection, the correction reversing it or None)``: the whole record a person's page shows,
+    where :func:`history` leaves the corrected ones out."""
+    merged = select(Person.id).where(or_(Person.id == person.id, Person.merged_into_id == person.id))
+    query = (select(Injection, CORRECTIONS).outerjoin(CORRECTIONS, CORRECTIONS.reverses_id == Injection.id)
+             .where(Injection.person_id.in_(merged), Injection.source.in_((LIVE, BACKLOG)))
+             .options(joinedload(Injection.presentation), joinedload(Injection.lot), joinedload(Injection.site))
+             .order_by(Injection.injected_on, Injection.id))
+    return [(injection, correction) for injection, correction in db.session.execute(query)]

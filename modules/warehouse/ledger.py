@@ -6,6 +6,7 @@ both succeed, on PostgreSQL (row lock, re-checked after the first commits) and o
 at a time, see core.db). Moves are never edited or deleted: a correction is a reversing move.
 """
 from dataclasses import dataclass
+from functools import cache
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -95,12 +96,17 @@ def give(location, lot, doses):
 
 def add_to_balance(location_id, lot_id, delta):
     """Insert the balance or add to it, in one statement (no read-modify-write race)."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(Balance).values(location_id=location_id, lot_id=lot_id, doses=delta)
-    statement = statement.on_conflict_do_update(
-        index_elements=[Balance.location_id, Balance.lot_id],
-        set_={"doses": Balance.doses + statement.excluded.doses})
-    db.session.execute(statement)
+    db.session.execute(upsert_statement(db.session.get_bind().dialect.name),
+                       {"location_id": location_id, "lot_id": lot_id, "doses": delta})
+
+
+@cache
+def upsert_statement(dialect_name):
+    """Built once per dialect: building it cost as much as running it."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(Balance)
+    return statement.on_conflict_do_update(index_elements=[Balance.location_id, Balance.lot_id],
+                                           set_={"doses": Balance.doses + statement.excluded.doses})
 
 
 def reverse(move, user=None, note=""):

@@ -1,9 +1,10 @@
 """The locations tree, users' assignments and the subtree each user may see and act on."""
 import re
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from core import audit
 from core.access import EVERYWHERE
@@ -63,9 +64,18 @@ def create_location(code, name, kind, parent=None, admin_unit_code=None, user=No
 
 
 def virtual(kind):
-    """The virtual location of ``kind`` (supplier, transit, consumed, wastage, adjustment)."""
+    """The virtual location of ``kind`` (supplier, transit, consumed, wastage, adjustment).
+
+    They are made once by the first migration and never change, so each app reads them once and later
+    hands the session a copy without a query (every injection and receipt needs one)."""
     assert kind in VIRTUAL_KINDS, kind
-    return db.session.scalar(select(Location).where(Location.kind == kind))
+    known = current_app.extensions.setdefault("warehouse.virtual_locations", {})
+    if kind not in known:
+        location = db.session.scalar(select(Location).where(Location.kind == kind))
+        known[kind] = {column.key: getattr(location, column.key) for column in Location.__table__.columns}
+    copy = Location(**known[kind])
+    make_transient_to_detached(copy)
+    return db.session.merge(copy, load=False)
 
 
 def assign(user, location, actor=None):

@@ -286,6 +286,7 @@ def render_lot(lot, status_form, recall_form, status=200, release_forms=None):
     return render_template(
         "warehouse/lot.html", lot=lot, today=local_today(), history=history, people=people,
         holdings=holdings, moves=rows, older=older, recipients=recipients(lot, scope),
+        recall_list=plugins.hook().lot_recall_list(lot=lot, user=current_user),
         holds=holds, on_hand={line.location.id: line.doses for line in holdings}, release_forms=forms,
         status_form=status_form, recall_form=recall_form, can_manage=current_user.has_role(WAREHOUSE_MANAGER),
         recallable=RECALLED in TRANSITIONS[lot.status],
@@ -293,10 +294,11 @@ def render_lot(lot, status_form, recall_form, status=200, release_forms=None):
 
 
 def recipients(lot, scope):
-    """Who received doses of the lot, as the injection module tells (``None``: nobody answers yet).
-
-    Rows name their site; outside an unrestricted scope only sites in the user's locations are kept."""
-    answers = [answer for answer in plugins.hook().lot_recipients(lot=lot, limit=RECIPIENTS_SHOWN)
+    """Who received doses of the lot at the user's sites, as the injection module tells (``None``: nobody
+    answers yet). Each implementation picks the newest rows within ``scope`` itself; rows naming a site
+    outside it are still dropped, since an implementation written before the hook had ``scope`` answers
+    for the whole country and must not show a reader people beyond their locations."""
+    answers = [answer for answer in plugins.hook().lot_recipients(lot=lot, limit=RECIPIENTS_SHOWN, scope=scope)
                if answer is not None]
     if not answers:
         return None

@@ -2,6 +2,7 @@
 rolled up; each site's stock by lot, whose gap shows doses gone with no record; the recall list of a lot —
 each only within the reader's locations, on screen and as xlsx."""
 import io
+import re
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -391,3 +392,51 @@ def test_the_recall_view_is_paged_and_for_supply_chain_readers(client, app, worl
     log_in(staff, "tram")
     assert staff.get(f"/lots/{world.vc1}/recipients").status_code == 403
 
+
+
+# --- The lot's page points to the recall list --------------------------------------------------------
+
+def recall_link(text):
+    """``(injections, people, href)`` of the lot page's pointer to the recall list, or ``None``."""
+    found = re.search(r'id="lot-recall-list" data-injections="(\d+)" data-people="(\d+)">.*?href="([^"]+)"',
+                      text, re.S)
+    return (int(found.group(1)), int(found.group(2)), found.group(3)) if found else None
+
+
+def test_the_lot_page_counts_the_people_injected_and_links_to_the_recall_list(client, world):
+    log_in(client, "xem")
+    assert recall_link(page(client.get(f"/lots/{world.vc1}"))) == (5, 5, f"/lots/{world.vc1}/recipients")
+
+
+def test_the_lot_page_counts_only_the_readers_sites(client, app, world):
+    log_in(client, "kho")
+    assert recall_link(page(client.get(f"/lots/{world.vc1}")))[:2] == (5, 5)
+    other = app.test_client()
+    log_in(other, "dn")
+    assert recall_link(page(other.get(f"/lots/{world.vc1}")))[:2] == (0, 0)
+    assert recall_link(page(other.get(f"/lots/{world.vc2}")))[:2] == (1, 1)
+
+
+def test_site_staff_see_the_lot_page_without_the_recall_link(client, world):
+    log_in(client, "tram")
+    text = page(client.get(f"/lots/{world.vc1}"))
+    assert 'id="lot-recipients"' in text and recall_link(text) is None and "/recipients" not in text
+
+
+def test_a_scoped_reader_gets_the_newest_recipients_of_their_own_sites(client, app, world, monkeypatch):
+    from modules.warehouse import views as warehouse_views
+
+    monkeypatch.setattr(warehouse_views, "RECIPIENTS_SHOWN", 1)
+    with app.app_context():
+        user_at(roles.VIEWER, db.session.get(Location, world.site_b), "tb")
+    log_in(client, "tb")  # DT-TB's one dose of VC1 is older than DT-PX's of today
+    table = page(client.get(f"/lots/{world.vc1}")).split('id="lot-recipients"')[1].split("</table>")[0]
+    assert table.split("<tbody>")[1].count("<tr>") == 1 and "Trúc Bạch" in table
+
+
+def test_the_recipients_service_chooses_the_sites_before_the_limit(app, world):
+    with app.app_context():
+        lot = db.session.get(Lot, world.vc1)
+        assert [row["person"] for row in services.recipients(lot, 1, [world.site_b])] == ["Trúc Bạch"]
+        assert [row["site"] for row in services.recipients(lot, 1)] == ["DT-PX"]
+        assert services.recipients(lot, 5, [world.other_site]) == []

@@ -88,6 +88,17 @@ def test_an_expired_open_vial_is_written_off_before_the_next_registration(site):
     assert on_hand(site.site_a, "AZ1") == 30 - 1 - 9 - 1
 
 
+def test_an_expired_vial_is_written_off_by_the_next_multi_dose_draw_at_the_site_whatever_its_lot(site):
+    services.register(person("A"), find_lot("AZ1"), site.site_a, injected_at=at(0, hour=1))
+    [vial] = services.open_vials(site.site_a)
+    vial.usable_until = utcnow() - timedelta(minutes=1)
+    services.register(person("B"), find_lot("VC1"), site.site_a)  # single-dose: no vial is looked at
+    assert vial.closed_at is None
+    services.register(person("C"), find_lot("FK1"), site.site_a)
+    assert vial.close_reason == "expired" and on_hand(site.site_a, "AZ1") == 30 - 1 - 9
+    assert [(v.lot.lot_number, v.doses_left) for v in services.open_vials(site.site_a)] == [("FK1", 5)]
+
+
 def test_closing_the_session_writes_off_every_open_vial_and_the_site_balances(site):
     for index in range(3):
         services.register(person(f"P{index}"), find_lot("AZ1"), site.site_a)
@@ -230,6 +241,7 @@ def test_a_merge_keeps_every_injection_and_is_audited(site):
     assert services.register(kept, find_lot("VC1"), site.site_a).dose_number == 2
     assert people.get_person(twin.id) is kept
     assert db.session.scalar(select(func.count()).select_from(Injection)) == 2
+    db.session.commit()  # audit rows are written with the commit
     assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.action == "person.merge")) == "person.merge"
     other = person("Trần Văn Bình")
     other.national_id = "001090654321"

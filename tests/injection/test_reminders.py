@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
+from flask_babel import force_locale
 from openpyxl import load_workbook
 from sqlalchemy import event, select
 
@@ -14,7 +15,7 @@ from core.clock import local_today
 from core.db import db
 from core.hookspecs import hookimpl
 from core.models import AuditEntry
-from modules.injection import identity, people, reminders, services
+from modules.injection import identity, people, reminders, reminders_views, rules, services
 from modules.injection.models import Person
 from modules.lots.models import Lot
 from modules.warehouse.models import Location
@@ -115,9 +116,11 @@ def test_people_with_an_unfinished_series_are_due_at_the_site_of_their_last_dose
         "Khánh": (2, 7, "DT-HC")}
 
 
-def test_a_complete_series_is_not_due(app, world):
-    names = set(due(app, None, None, days(365)))
-    assert "Cường" not in names and "Dũng" not in names
+def test_a_complete_series_is_due_for_a_booster_only_after_the_boosters_interval(app, world):
+    names = set(due(app, None, None, days(59)))
+    assert "Cường" not in names and "Dũng" not in names  # completed 30 and 10 days ago
+    later = due(app, None, None, days(365))
+    assert later["Cường"] == (3, 60, "DT-PX") and later["Dũng"] == (2, 80, "DT-PX")
 
 
 def test_corrected_doses_do_not_count(app, world):
@@ -236,10 +239,16 @@ def test_the_list_exports_to_xlsx_as_filtered(app, client, world):
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
     assert response.headers["Content-Disposition"].startswith('attachment; filename="mui-den-han-')
     header, *lines = workbook_rows(response)
-    assert len(header) == 7
+    assert len(header) == 8
     assert [line[0] for line in lines] == ["Nguyễn Thị Em", "Nguyễn Thị Bình", "Nguyễn Thị Lan"]
-    assert lines[2][1:4] == [PHONES["Lan"], 2, "Vaxzevria"] and lines[2][4].date() == days(6)
-    assert lines[2][6] == "DT-PX"
+    assert lines[2][1:5] == [PHONES["Lan"], 2, kind_label(app, rules.PRIMARY), "Vaxzevria"]
+    assert lines[2][5].date() == days(6) and lines[2][7] == "DT-PX"
+
+
+def kind_label(app, kind):
+    """How the page and the export name a kind of dose, in Vietnamese (the users' language)."""
+    with app.test_request_context(), force_locale("vi"):
+        return str(reminders_views.DOSE_KINDS[kind])
 
 
 def test_the_export_masks_phones_for_viewers(app, client, world):
@@ -290,3 +299,84 @@ def test_the_command_refuses_a_negative_number_of_days(make_app, world):
     result = runner.invoke(args=["reminders", "send", "--days-ahead", "-1"])
     assert result.exit_code == 2
 
+
+
+# --- Boosters ----------------------------------------------------------------------------------------------
+
+def boosted_world(app, world):
+    """Adds at site A, all on Vaxzevria (a 2-dose series, 28 days apart): Phương, series completed 100 days ago
+    (booster due 10 days ago); Quang, series and both boosters given, the last 100 days ago (none left)."""
+    with app.app_context():
+        az = db.session.scalar(select(Lot).where(Lot.lot_number == "AZ1"))
+        site = db.session.get(Location, world.site_a)
+        phuong, quang = person("Phương", "0911000222"), person("Quang", "0911000333")
+        doses(phuong, (az, site, 128), (az, site, 100))
+        doses(quang, (az, site, 400), (az, site, 372), (az, site, 280), (az, site, 100))
+        db.session.commit()
+        return phuong.id, quang.id
+
+
+def kinds(app, start, end):
+    """``{first name: (dose number, kind, days from today)}`` of ``reminders.due_between`` at every site."""
+    today = local_today()
+    with app.app_context():
+        return {r.full_name.removeprefix("Nguyễn Thị "): (r.dose_number, r.kind, (r.due_on - today).days)
+                for r in reminders.due_between(None, start, end)}
+
+
+def test_a_series_completed_100_days_ago_is_due_for_its_booster(app, world):
+    boosted_world(app, world)
+    found = kinds(app, days(-30), days(7))
+    assert found["Phương"] == (3, rules.BOOSTER, -10)
+    assert found["Lan"] == (2, rules.PRIMARY, 6)
+
+
+def test_a_series_completed_30_days_ago_is_not_due_for_a_booster_yet(app, world):
+    assert "Cường" not in kinds(app, None, days(59))  # completed 30 days ago: due in 60 days
+    assert kinds(app, days(60), days(60))["Cường"] == (3, rules.BOOSTER, 60)
+
+
+def test_someone_given_every_booster_is_never_due(app, world):
+    boosted_world(app, world)
+    assert "Quang" not in kinds(app, None, days(3650))
+
+
+def test_the_booster_follows_the_rules_own_interval(app, world, monkeypatch):
+    boosted_world(app, world)
+    monkeypatch.setattr(rules, "BOOSTER_INTERVAL_DAYS", 120)
+    assert kinds(app, None, days(30))["Phương"] == (3, rules.BOOSTER, 20)
+
+
+def test_boosters_keep_the_due_list_to_three_queries(app, world):
+    boosted_world(app, world)
+    with app.app_context():
+        statements = []
+        event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        found = reminders.due_between(None, None, days(30))
+    assert len(found) == 6 and len([sql for sql in statements if sql.startswith("SELECT")]) == 3
+
+
+def test_the_page_and_its_export_show_the_booster_as_such(app, client, world):
+    phuong, quang = boosted_world(app, world)
+    log_in_as(client, "tram")
+    page = client.get("/due").get_data(as_text=True)
+    assert phuong in rows(page) and quang not in rows(page)
+    row = re.search(rf'<tr data-person="{phuong}".*?</tr>', page, re.S).group(0)
+    assert 'data-kind="booster"' in row and kind_label(app, rules.BOOSTER) in row
+    assert 'data-kind="primary"' in page  # Lan's, Bình's and Em's doses
+    lines = workbook_rows(client.get("/due?format=xlsx"))[1:]
+    [booster] = [line for line in lines if line[0] == "Nguyễn Thị Phương"]
+    assert booster[2:5] == [3, kind_label(app, rules.BOOSTER), "Vaxzevria"] and booster[5].date() == days(-10)
+
+
+def test_boosters_due_are_handed_to_the_senders(make_app, world):
+    collector = Collector()
+    app = make_app(plugins=[("collector", collector)])
+    phuong, quang = boosted_world(app, world)
+    with app.app_context():
+        reminders.send_due(local_today(), days_ahead=0)
+        db.session.commit()
+    [run] = collector.runs
+    [booster] = [reminder for reminder in run if reminder.person_id == phuong]
+    assert (booster.dose_number, booster.kind, booster.is_booster) == (3, rules.BOOSTER, True)
+    assert quang not in {reminder.person_id for reminder in run}

@@ -88,6 +88,27 @@ def test_nobody_answering_who_received_it_shows_no_data_yet(make_app):
     log_in(client, "qg")
     page = client.get(f"/lots/{world.lots['AZ-NAT']}").get_data(as_text=True)
     assert '<p class="empty" id="lot-recipients">' in page
+    assert 'id="lot-recall-list"' not in page
+
+
+def test_a_recall_list_answer_shows_its_count_and_link(make_app):
+    class RecallList:
+        @hookimpl
+        def lot_recall_list(self, lot, user):
+            if user.username != "qg":
+                return None
+            return {"url": f"/recall/{lot.lot_number}", "injections": 1234, "people": 1200}
+
+    app = make_app(plugins=[("recall", RecallList())], VAXCHAIN_MODULES="lots,warehouse")
+    world = make_world(app)
+    client = app.test_client()
+    log_in(client, "qg")
+    link = section(client.get(f"/lots/{world.lots['AZ-NAT']}").get_data(as_text=True), "lot-recall-list")
+    assert 'data-injections="1234" data-people="1200"' in link and 'href="/recall/AZ-NAT"' in link
+    assert "1.234" in link  # numbers in the page's (Vietnamese) format
+    client = app.test_client()
+    log_in(client, "ptb")
+    assert 'id="lot-recall-list"' not in client.get(f"/lots/{world.lots['AZ-B1']}").get_data(as_text=True)
 
 
 def test_a_lot_nobody_was_injected_from_says_so(client, world):
@@ -96,13 +117,39 @@ def test_a_lot_nobody_was_injected_from_says_so(client, world):
     assert '<table class="grid" id="lot-recipients">' in page and 'colspan="4" class="empty"' in page
 
 
-def test_recipients_come_from_the_hook_and_stay_within_scope(make_app, make_user):
+RECIPIENT_ROWS = [
+    {"person": "Nguyễn Thị Hoa", "injected_at": datetime(2026, 3, 1, 2, 30, tzinfo=UTC), "site": "DT-TB",
+     "dose_number": 1},
+    {"person": "Trần Văn Nam", "injected_at": datetime(2026, 3, 1, 2, 30, tzinfo=UTC), "site": "DT-HC",
+     "dose_number": 2}]
+
+
+def test_recipients_come_from_the_hook_asked_for_the_readers_locations(make_app):
     class Injections:
+        def __init__(self):
+            self.scopes = []
+
+        @hookimpl
+        def lot_recipients(self, lot, limit, scope):
+            self.scopes.append(scope)
+            return [row for row in RECIPIENT_ROWS if locations.by_code(row["site"]).id in scope]
+
+    injections = Injections()
+    app = make_app(plugins=[("injections", injections)])
+    world = make_world(app)
+    client = app.test_client()
+    log_in(client, "ptb")
+    table = section(client.get(f"/lots/{world.lots['AZ-B1']}").get_data(as_text=True), "lot-recipients")
+    assert "Nguyễn Thị Hoa" in table and "Trần Văn Nam" not in table
+    with app.app_context():
+        assert injections.scopes == [frozenset({locations.by_code("DT-TB").id})]
+
+
+def test_rows_of_an_implementation_ignoring_the_scope_stay_within_it(make_app):
+    class Injections:  # written before the hook had ``scope``: it answers for the whole country
         @hookimpl
         def lot_recipients(self, lot, limit):
-            at = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
-            return [{"person": "Nguyễn Thị Hoa", "injected_at": at, "site": "DT-TB", "dose_number": 1},
-                    {"person": "Trần Văn Nam", "injected_at": at, "site": "DT-HC", "dose_number": 2}]
+            return RECIPIENT_ROWS
 
     app = make_app(plugins=[("injections", Injections())])
     world = make_world(app)
