@@ -17,8 +17,6 @@ import json
 import os
 import random
 import resource
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,51 +29,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.cluster import Cluster, free_port  # noqa: E402
 from bench.common import fresh_database, machine, percentiles, write_result  # noqa: E402
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SECRET_KEY = "bench-" + "x" * 40
 PASSWORD = "bench-password-2026"
 LOT = "BENCH-REG-1"
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ"]
 MIDDLE = {"male": ["Văn", "Hữu", "Đức", "Minh", "Quang"], "female": ["Thị", "Ngọc", "Thu", "Thanh", "Mai"]}
 GIVEN = ["An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hải", "Hùng", "Lan", "Linh", "Nam", "Phương", "Sơn", "Tâm"]
-
-
-# --- A throwaway cluster ------------------------------------------------------------------------------
-
-class Cluster:
-    """PostgreSQL 15 in a temp folder, run as the postgres user when we are root (it refuses root)."""
-
-    def __init__(self, fsync):
-        self.folder = Path(tempfile.mkdtemp(prefix="vaxchain-bench-pg-"))
-        self.data, self.port = self.folder / "data", free_port()
-        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if os.geteuid() == 0:
-            shutil.chown(self.folder, "postgres")
-        self.run(PG_BIN / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                 "--locale=C.UTF-8")
-        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=200 "
-                   f"-c shared_preload_libraries=pg_stat_statements -c fsync={fsync} "
-                   f"-c synchronous_commit={fsync}")
-        self.run(PG_BIN / "pg_ctl", "-D", self.data, "-l", self.folder / "log", "-w", "start", "-o", options)
-        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def run(self, *command):
-        subprocess.run(self.as_postgres + [str(part) for part in command], check=True, capture_output=True)
-
-    def postmaster(self):
-        return int((self.data / "postmaster.pid").read_text().split()[0])
-
-    def stop(self):
-        self.run(PG_BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "stop")
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- Setup through the app's services -----------------------------------------------------------------
