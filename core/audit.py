@@ -7,7 +7,7 @@ audit rows instead of three.
 """
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import event
+from sqlalchemy import event, insert
 
 from core.db import db, utcnow
 from core.models import AuditEntry
@@ -26,18 +26,12 @@ def record(action, obj=None, *, object_type=None, object_id=None, details=None, 
     if obj is not None:
         object_type = object_type or obj.__tablename__
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
-    entry = AuditEntry(
-        at=utcnow(),
-        user_id=user.id if user is not None else None,
-        actor=user.username if user is not None else SYSTEM_ACTOR,
-        action=action,
-        object_type=object_type or "",
-        object_id=None if object_id is None else str(object_id),
-        details=details or {},
-    )
+    row = {"at": utcnow(), "user_id": user.id if user is not None else None,
+           "actor": user.username if user is not None else SYSTEM_ACTOR, "action": action,
+           "object_type": object_type or "", "object_id": None if object_id is None else str(object_id),
+           "details": details or {}}
     subject = obj if obj is not None and object_id is None else None  # its id comes with the flush
-    db.session.info.setdefault(PENDING, []).append((entry, subject))
-    return entry
+    db.session.info.setdefault(PENDING, []).append((row, subject))
 
 
 PENDING = "audit.pending"
@@ -45,15 +39,15 @@ PENDING = "audit.pending"
 
 @event.listens_for(db.session, "before_commit")
 def write_pending(session):
+    """Write the transaction's entries in one multi-row INSERT (plain rows: no unit of work to run)."""
     pending = session.info.pop(PENDING, None)
     if not pending:
         return
-    if any(subject is not None and subject.id is None for _entry, subject in pending):
+    if any(subject is not None and subject.id is None for _row, subject in pending):
         session.flush()
-    for entry, subject in pending:
-        if subject is not None:
-            entry.object_id = None if subject.id is None else str(subject.id)
-    session.add_all(entry for entry, _subject in pending)
+    rows = [row if subject is None else {**row, "object_id": None if subject.id is None else str(subject.id)}
+            for row, subject in pending]
+    session.execute(insert(AuditEntry.__table__), rows)
 
 
 @event.listens_for(db.session, "after_transaction_end")

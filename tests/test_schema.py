@@ -32,9 +32,9 @@ def row_counts(app):
 
 def add_audit_entry(app):
     with app.app_context():
-        entry = audit.record("probe.append_only", object_type="probe", object_id="1")
+        audit.record("probe.append_only", object_type="probe", object_id="1")
         db.session.commit()
-        return entry.id
+        return db.session.scalar(select(func.max(AuditEntry.id)).where(AuditEntry.action == "probe.append_only"))
 
 
 # --- vaxchain init ------------------------------------------------------------------------------
