@@ -344,8 +344,9 @@ def main():
     parser.add_argument("--duration", type=float, default=60, help="measured seconds per side (default 60)")
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--clients", type=int, default=8, help="concurrent connections (default 8)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker, gthread (default 4)")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per gthread worker (default 1: on 2 cores more threads lose to the GIL)")
     parser.add_argument("--vaccine", default="VEROCELL", help="a single-dose vaccine code (default VEROCELL)")
     args = parser.parse_args()
     import psycopg
