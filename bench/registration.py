@@ -1,7 +1,7 @@
 """Live registrations per second over HTTP (issue 5): ``POST /api/v1/injections`` served by gunicorn on
-PostgreSQL, each request a NEW person's first dose, load from a separate process over keep-alive
-connections; beside a raw-psycopg reference doing the same writes (person, balance decrement, consumed
-balance upsert, move, injection, the three audit rows in one insert; one transaction each) at the same concurrency.
+PostgreSQL, each request a NEW person's first dose, load from a separate process; beside a raw-psycopg
+reference doing the same writes (person, balance decrement, consumed balance upsert, move, injection, the
+three audit rows; one transaction each) at the same concurrency.
 
     python bench/registration.py                               # throwaway PostgreSQL 15 cluster, 60 s each side
     python bench/registration.py --duration 10 --clients 8     # quick look
@@ -110,7 +110,8 @@ def person(number, codes):
 # --- The load generator (its own process) -------------------------------------------------------------
 
 def http_load(port, world, clients, warmup, duration, measuring, results, _release):
-    """``clients`` threads, each a keep-alive connection as one site's tablet, for warmup + duration s."""
+    """``clients`` threads, each one site's tablet on its own connection (kept alive by gthread workers;
+    sync workers close it after each answer, as they would behind a proxy), for warmup + duration s."""
     codes = provinces()
     started = time.perf_counter()
     measure_from, stop_at = started + warmup, started + warmup + duration
@@ -345,8 +346,11 @@ def main():
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--clients", type=int, default=8, help="concurrent connections (default 8)")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads per gthread worker (default 1: on 2 cores more threads lose to the GIL)")
+    parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync",
+                        help="gunicorn worker class (default sync, as behind a buffering proxy; gthread keeps "
+                             "connections alive)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker (default 1: on 2 cores "
+                                                               "more threads lose to the GIL)")
     parser.add_argument("--vaccine", default="VEROCELL", help="a single-dose vaccine code (default VEROCELL)")
     args = parser.parse_args()
     import psycopg
@@ -366,7 +370,8 @@ def main():
         log = Path(env["VAXCHAIN_INSTANCE_PATH"]) / "gunicorn.log"
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--threads", str(args.threads),
-             "--worker-class", "gthread", "--keep-alive", "60", "--bind", f"127.0.0.1:{port}", "core:create_app()"],
+             "--worker-class", args.worker_class, "--keep-alive", "60", "--bind", f"127.0.0.1:{port}",
+             "core:create_app()"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
         wait_until_serving(port, server)
         database = psycopg.connect(dsn, autocommit=True)
@@ -393,7 +398,8 @@ def main():
         result = {
             "benchmark": "registration", "machine": {**world["facts"], "loadavg_before": load_before},
             "setup": {"clients": args.clients, "sites": args.clients, "vaccine": args.vaccine,
-                      "gunicorn": f"{args.workers} gthread workers x {args.threads} threads",
+                      "gunicorn": f"{args.workers} {args.worker_class} workers"
+                                    + (f" x {args.threads} threads" if args.worker_class == "gthread" else ""),
                       "fsync": args.fsync if cluster else "the server's", "duration_s": args.duration,
                       "warmup_s": args.warmup},
             "app": app, "raw_psycopg": reference,
