@@ -154,7 +154,7 @@ def draw_from_vial(site, lot, at, now, user=None):
         return None
     vials = open_vials(site)
     write_off(site, [vial for vial in vials if vial.usable_until <= now], EXPIRED, user, now)
-    candidates = [vial for vial in vials if vial.lot_id == lot.id and now < vial.usable_until
+    candidates = [vial for vial in vials if vial.closed_at is None and vial.lot_id == lot.id
                   and at < vial.usable_until and vial.doses_left > 0]
     for vial in candidates:
         taken = db.session.execute(update(OpenVial).where(OpenVial.id == vial.id, OpenVial.doses_left > 0)
