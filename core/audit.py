@@ -39,7 +39,8 @@ PENDING = "audit.pending"
 
 @event.listens_for(db.session, "before_commit")
 def write_pending(session):
-    """Write the transaction's entries in one multi-row INSERT (plain rows: no unit of work to run)."""
+    """Write the transaction's entries in one multi-row INSERT on the session's connection (plain rows:
+    no unit of work to run)."""
     pending = session.info.pop(PENDING, None)
     if not pending:
         return
@@ -47,7 +48,7 @@ def write_pending(session):
         session.flush()
     rows = [row if subject is None else {**row, "object_id": None if subject.id is None else str(subject.id)}
             for row, subject in pending]
-    session.execute(insert(AuditEntry.__table__), rows)
+    session.connection().execute(insert(AuditEntry.__table__), rows)
 
 
 @event.listens_for(db.session, "after_transaction_end")

@@ -11,7 +11,7 @@ from flask import Response, jsonify, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
@@ -175,6 +175,10 @@ def person_for(fields):
         raise
 
 
+LOT_BY_NUMBER = (select(Lot).join(Lot.presentation).options(contains_eager(Lot.presentation))
+                 .where(Presentation.code == bindparam("vaccine"), Lot.lot_number == bindparam("number")))
+
+
 def lot_for(fields):
     """The lot named by ``lot_id`` or ``lot`` (one query with its vaccine), which must be of the vaccine given."""
     code = fields.text("vaccine", required=True).strip()
@@ -184,8 +188,7 @@ def lot_for(fields):
     if lot_id is not None:
         lot = lots.get_lot(lot_id)
     else:
-        lot = db.session.scalar(select(Lot).join(Lot.presentation).options(contains_eager(Lot.presentation))
-                                .where(Presentation.code == code, Lot.lot_number == number.strip()))
+        lot = db.session.scalar(LOT_BY_NUMBER, {"vaccine": code, "number": number.strip()})
         if lot is None:
             presentation = lots.presentation_by_code(code)
             raise NotFoundError(_("Lot %(lot)s of %(vaccine)s is not registered.", lot=number,

@@ -4,7 +4,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import and_, bindparam, case, or_, select
 
 from core import audit
 from core.clock import local_today
@@ -112,19 +112,24 @@ def fields_of(data):
             "address": data.address}
 
 
+def duplicate_query():
+    """The person recorded with an ID, or else with a name, birth date and phone; a missing ID or phone
+    is NULL and matches nobody. Built once: registration asks this for everyone."""
+    same_id = Person.national_id == bindparam("national_id")
+    same_details = and_(Person.name_key == bindparam("name_key"), Person.date_of_birth == bindparam("born"),
+                        Person.phone == bindparam("phone"), Person.merged_into_id.is_(None))
+    return select(Person).where(or_(same_id, same_details)).order_by(case((same_id, 0), else_=1), Person.id).limit(1)
+
+
+DUPLICATE = duplicate_query()
+
+
 def duplicate_of(data):
-    """The person already recorded with ``data``'s ID, or else with its name, birth date and phone (one
-    query: registration asks this for everyone)."""
-    same_id = Person.national_id == data.national_id if data.national_id else None
-    same_details = and_(Person.name_key == identity.fold(data.full_name), Person.date_of_birth == data.date_of_birth,
-                        Person.phone == data.phone, Person.merged_into_id.is_(None)) if data.phone else None
-    conditions = [condition for condition in (same_id, same_details) if condition is not None]
-    if not conditions:
+    """The person already recorded with ``data``'s ID, or else with its name, birth date and phone."""
+    if not data.national_id and not data.phone:
         return None
-    query = select(Person).where(or_(*conditions)).limit(1)
-    if same_id is not None and same_details is not None:
-        query = query.order_by(case((same_id, 0), else_=1), Person.id)
-    return db.session.scalar(query)
+    return db.session.scalar(DUPLICATE, {"national_id": data.national_id or None, "phone": data.phone or None,
+                                         "name_key": identity.fold(data.full_name), "born": data.date_of_birth})
 
 
 def duplicate_error(person):

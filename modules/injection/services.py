@@ -110,8 +110,9 @@ def register(person, lot, site, injected_at=None, dose_number=None, user=None, i
             move = ledger.post([Transfer(lot, site, locations.virtual(CONSUMED), 1)], "injection", user=user)[0]
         except ledger.InsufficientStock:
             raise no_dose_left(lot, site) from None
-    injection = Injection(person_id=person.id, person=person, presentation_id=lot.presentation_id,
-                          presentation=lot.presentation, lot_id=lot.id, lot=lot, site_id=site.id, site=site,
+    # Keys only: the person was written with the move, and the related rows are already in the session
+    # (reading injection.person costs no query), so the flush has one table to write.
+    injection = Injection(person_id=person.id, presentation_id=lot.presentation_id, lot_id=lot.id, site_id=site.id,
                           injected_at=injected_at, injected_on=day, dose_number=number, source=LIVE,
                           move_id=move.id, open_vial_id=vial.id if vial else None, idempotency_key=idempotency_key,
                           note=note, created_by=user.id if user else None)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import audit, plugins
@@ -77,15 +77,21 @@ def post(transfers, kind, user=None, reason=None, note="", reference=None, rever
     return moves
 
 
+# The guard ``doses >= :taken`` in the same statement is what keeps a balance from going negative, also
+# under concurrent requests: the row lock serialises them and the loser updates nothing. Balances are
+# written with plain statements on the session's connection: the ORM has nothing to track in them.
+BALANCE = Balance.__table__
+TAKE = (update(BALANCE)
+        .where(BALANCE.c.location_id == bindparam("at"), BALANCE.c.lot_id == bindparam("of_lot"),
+               BALANCE.c.doses >= bindparam("taken"))
+        .values(doses=BALANCE.c.doses - bindparam("taken")))
+
+
 def take(location, lot, doses):
     if location.is_virtual:
         add_to_balance(location.id, lot.id, -doses)
         return
-    result = db.session.execute(
-        update(Balance)
-        .where(Balance.location_id == location.id, Balance.lot_id == lot.id, Balance.doses >= doses)
-        .values(doses=Balance.doses - doses)
-        .execution_options(synchronize_session=False))
+    result = db.session.connection().execute(TAKE, {"at": location.id, "of_lot": lot.id, "taken": doses})
     if result.rowcount != 1:
         raise InsufficientStock(location, lot, doses, on_hand(location.id, lot.id))
 
@@ -96,7 +102,8 @@ def give(location, lot, doses):
 
 def add_to_balance(location_id, lot_id, delta):
     """Insert the balance or add to it, in one statement (no read-modify-write race)."""
-    db.session.execute(upsert_statement(db.session.get_bind().dialect.name),
+    connection = db.session.connection()
+    connection.execute(upsert_statement(connection.dialect.name),
                        {"location_id": location_id, "lot_id": lot_id, "doses": delta})
 
 
@@ -104,9 +111,9 @@ def add_to_balance(location_id, lot_id, delta):
 def upsert_statement(dialect_name):
     """Built once per dialect: building it cost as much as running it."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(Balance)
-    return statement.on_conflict_do_update(index_elements=[Balance.location_id, Balance.lot_id],
-                                           set_={"doses": Balance.doses + statement.excluded.doses})
+    statement = dialect.insert(BALANCE)
+    return statement.on_conflict_do_update(index_elements=[BALANCE.c.location_id, BALANCE.c.lot_id],
+                                           set_={"doses": BALANCE.c.doses + statement.excluded.doses})
 
 
 def reverse(move, user=None, note=""):

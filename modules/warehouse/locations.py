@@ -126,9 +126,12 @@ def scope_of(user):
     return cache[user.id]
 
 
+LOCATION_BY_CODE = select(Location).where(Location.code == bindparam("code"))
+
+
 def by_code(code, scope=EVERYWHERE, field="location"):
     """The physical location with ``code`` inside ``scope``; outside it is as unknown as a wrong code."""
-    location = db.session.scalar(select(Location).where(Location.code == (code or "").strip().upper()))
+    location = db.session.scalar(LOCATION_BY_CODE, {"code": (code or "").strip().upper()})
     if location is None or location.is_virtual or location.id not in scope:
         raise NotFoundError(_("Unknown location %(code)s.", code=code), field, "unknown_location")
     return location

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select, tuple_
+from sqlalchemy import bindparam, case, func, select, tuple_
 from sqlalchemy.orm import joinedload
 
 from core import audit
@@ -383,9 +383,12 @@ def active_holds(location_ids=None, lot=None):
     return db.session.scalars(query).all()
 
 
+OPEN_HOLD = select(Hold.id).where(Hold.location_id == bindparam("location_id"), Hold.lot_id == bindparam("lot_id"),
+                                  Hold.released_at.is_(None)).limit(1)
+
+
 def is_held(location, lot):
-    return db.session.scalar(select(Hold.id).where(Hold.location_id == location.id, Hold.lot_id == lot.id,
-                                                   Hold.released_at.is_(None)).limit(1)) is not None
+    return db.session.scalar(OPEN_HOLD, {"location_id": location.id, "lot_id": lot.id}) is not None
 
 
 def held_lot_ids(location):
