@@ -4,12 +4,17 @@ Balances are updated in the same transaction as the move. A physical location's 
 by a conditional UPDATE (``... WHERE doses >= n``), so two requests racing for the last doses cannot
 both succeed, on PostgreSQL (row lock, re-checked after the first commits) and on SQLite (one writer
 at a time, see core.db). Moves are never edited or deleted: a correction is a reversing move.
+
+Virtual locations (supplier, transit, consumed, wastage, adjustment) are shared by every site, so their
+balance rows are the most contended in the database: every injection of a lot in the country adds to
+one row. Their changes are summed during the transaction and written last, just before the commit, so
+that row's lock is held for the commit alone instead of for the whole request.
 """
 from dataclasses import dataclass
 from functools import cache
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import audit, plugins
@@ -89,7 +94,7 @@ TAKE = (update(BALANCE)
 
 def take(location, lot, doses):
     if location.is_virtual:
-        add_to_balance(location.id, lot.id, -doses)
+        add_later(location.id, lot.id, -doses)  # a virtual location may go below zero (the supplier does)
         return
     result = db.session.connection().execute(TAKE, {"at": location.id, "of_lot": lot.id, "taken": doses})
     if result.rowcount != 1:
@@ -97,14 +102,42 @@ def take(location, lot, doses):
 
 
 def give(location, lot, doses):
-    add_to_balance(location.id, lot.id, doses)
+    if location.is_virtual:
+        add_later(location.id, lot.id, doses)
+    else:
+        add_to_balance(db.session.connection(), location.id, lot.id, doses)
 
 
-def add_to_balance(location_id, lot_id, delta):
+def add_to_balance(connection, location_id, lot_id, delta):
     """Insert the balance or add to it, in one statement (no read-modify-write race)."""
-    connection = db.session.connection()
     connection.execute(upsert_statement(connection.dialect.name),
                        {"location_id": location_id, "lot_id": lot_id, "doses": delta})
+
+
+VIRTUAL_DELTAS = "ledger.virtual_deltas"
+
+
+def add_later(location_id, lot_id, delta):
+    """Add ``delta`` to a virtual location's balance when the transaction commits (see the module's doc)."""
+    deltas = db.session.info.setdefault(VIRTUAL_DELTAS, {})
+    deltas[location_id, lot_id] = deltas.get((location_id, lot_id), 0) + delta
+
+
+@event.listens_for(db.session, "before_commit")
+def write_virtual_balances(session):
+    """In (location, lot) order, as every other balance write: concurrent commits cannot deadlock."""
+    deltas = session.info.pop(VIRTUAL_DELTAS, None)
+    if deltas:
+        connection = session.connection()
+        for (location_id, lot_id), delta in sorted(deltas.items()):
+            if delta:
+                add_to_balance(connection, location_id, lot_id, delta)
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def forget_virtual_deltas(session, transaction):
+    if transaction.parent is None:  # committed (written above) or rolled back (lost with the moves)
+        session.info.pop(VIRTUAL_DELTAS, None)
 
 
 @cache
@@ -145,6 +178,7 @@ def on_hand_of(location_id, lot_ids):
 def check():
     """Problems in the ledger, as sentences: balances that differ from the sum of moves, and lots that
     do not net to zero over all locations. An empty list means the books are right."""
+    write_virtual_balances(db.session)  # this transaction's own moves count too
     incoming = select(Move.to_location_id.label("location_id"), Move.lot_id, Move.doses.label("doses"))
     outgoing = select(Move.from_location_id.label("location_id"), Move.lot_id, (-Move.doses).label("doses"))
     lines = incoming.union_all(outgoing).subquery()

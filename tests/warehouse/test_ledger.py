@@ -109,6 +109,21 @@ def test_wastage_goes_to_the_wastage_location(app, stocked):
     assert move.to_location.kind == WASTAGE and move.kind == "wastage" and move.reason == "vvm"
 
 
+def test_virtual_balances_are_written_at_commit_and_lost_with_a_rollback(app, stocked):
+    """The shared virtual rows (here wastage) are locked for the commit only, and only if it happens."""
+    tree, lot = stocked
+    wastage = locations.virtual(WASTAGE)
+    services.adjust(tree.national, lot, -3, "vvm")
+    assert (balance(tree.national, lot), balance(wastage, lot)) == (97, 0)
+    db.session.rollback()
+    assert (balance(tree.national, lot), balance(wastage, lot)) == (100, 0)
+    services.adjust(tree.national, lot, -3, "vvm")
+    services.adjust(tree.national, lot, -2, "vvm")
+    db.session.commit()
+    assert (balance(tree.national, lot), balance(wastage, lot)) == (95, 5)
+    assert ledger.check() == []
+
+
 def test_concurrent_takers_never_oversell(make_app):
     """20 threads, each its own connection and transaction, race for 10 doses held at one site."""
     app = make_app()
