@@ -5,7 +5,7 @@ one, and the doses a person counts are the live and backlog rows that nothing re
 """
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, utcnow
@@ -23,6 +23,9 @@ class Person(db.Model):
     __tablename__ = "injection_person"
     __table_args__ = (
         Index("ix_injection_person_name_key_birth", "name_key", "date_of_birth"),
+        # Merged records only: "merged_into_id IS NULL" (every registration asks it) must not use it.
+        Index("ix_injection_person_merged_into", "merged_into_id", postgresql_where=text("merged_into_id IS NOT NULL"),
+              sqlite_where=text("merged_into_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,7 +41,7 @@ class Person(db.Model):
     nationality: Mapped[str] = mapped_column(String(40), default="")
     admin_unit_code: Mapped[str | None] = mapped_column(ForeignKey("warehouse_admin_unit.code"))
     address: Mapped[str] = mapped_column(Text, default="")
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("injection_person.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("injection_person.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
 
