@@ -23,6 +23,7 @@ from modules.injection import (  # noqa: F401  (models: tables known to the app 
     services,
     views,
 )
+from modules.injection.backlog import cli as backlog_cli
 
 HERE = Path(__file__).resolve().parent
 
@@ -80,4 +81,4 @@ def menu_items():
 
 @hookimpl
 def cli_commands():
-    return [reminders.reminders_group]
+    return [reminders.reminders_group, backlog_cli.template_group, backlog_cli.import_group]

@@ -111,3 +111,28 @@ class DailyTally(db.Model):
     doses: Mapped[int]
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     reported_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+
+
+class ImportJob(db.Model):
+    """One import of a backlog file. Its counts are written in the same transaction as each chunk of
+    rows, so they always match what the database holds, also after a crash (status stays "running")."""
+
+    __tablename__ = "injection_import_job"
+    __table_args__ = (Index("ix_injection_import_job_file", "file_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    site_code: Mapped[str | None] = mapped_column(String(32))  # the rows' site when the file has none
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running, done, failed, interrupted
+    rows_read: Mapped[int] = mapped_column(default=0)
+    rows_imported: Mapped[int] = mapped_column(default=0)     # rows that added at least one injection
+    rows_skipped: Mapped[int] = mapped_column(default=0)      # every dose already recorded
+    rows_rejected: Mapped[int] = mapped_column(default=0)
+    injections_added: Mapped[int] = mapped_column(default=0)
+    people_added: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))

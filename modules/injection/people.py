@@ -78,13 +78,17 @@ def new_person(data, national, user):
 
 
 def find_or_create(data, user=None):
-    """The person ``data`` describes: the one recorded with its ID (who must be the same person: name and
-    birth date agree), or with its name, birth date and phone; else a new record."""
+    """The person ``data`` describes: the one recorded (see :func:`recorded`), else a new record."""
     data, national = cleaned(data)
+    return recorded(data) or new_person(data, national, user)
+
+
+def recorded(data):
+    """The person recorded with ``data``'s ID (who must be the same person: name and birth date agree),
+    or with its name, birth date and phone; ``None`` if nobody is. ``data`` is already cleaned."""
     twin = duplicate_of(data)
-    if twin is None:
-        return new_person(data, national, user)
-    if twin.date_of_birth != data.date_of_birth or twin.name_key != identity.fold(data.full_name):
+    if twin is not None and (twin.date_of_birth != data.date_of_birth
+                             or twin.name_key != identity.fold(data.full_name)):
         raise ConflictError(_("ID %(number)s is recorded for %(name)s, born %(born)s: check the ID number.",
                               number=twin.national_id, name=twin.full_name,
                               born=twin.date_of_birth.strftime("%d/%m/%Y")), "national_id", "id_belongs_to_other")

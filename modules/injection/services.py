@@ -36,7 +36,9 @@ def effective_injections():
 
 
 def history(person):
-    """The person's doses that count, oldest first."""
+    """The person's doses that count, oldest first (none for a person not written yet)."""
+    if person.id is None:
+        return []
     merged = select(Person.id).where(or_(Person.id == person.id, Person.merged_into_id == person.id))
     query = effective_injections().where(Injection.person_id.in_(merged)).order_by(
         Injection.injected_on, Injection.id)
@@ -102,7 +104,7 @@ def register(person, lot, site, injected_at=None, dose_number=None, user=None, i
         raise ServiceError(_("%(location)s is not a vaccination site.", location=site.name), "site", "not_a_site")
     day = local_date(injected_at)
     with db.session.no_autoflush:  # a new person is written with the dose's move, in one flush
-        earlier = doses_of(history(person)) if person.id is not None else []  # not yet written: no history
+        earlier = doses_of(history(person))
         stock.usable_lot(lot, day, location=site)
         number = rules.check_next_dose(earlier, lot.presentation, day, dose_number)
         vial = draw_from_vial(site, lot, injected_at, now, user)

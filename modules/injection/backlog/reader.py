@@ -1,0 +1,351 @@
+"""Reading an import file: checked before it is opened, then read row by row.
+
+Files come from Excel, LibreOffice and other systems' exports, and some are not what they claim to be.
+Before any parsing: the size, the kind (by content, not by name), password protection, and for the zip
+based formats (xlsx, ods) each member's size and compression ratio, read from the zip's directory and
+then enforced while inflating (a zip bomb can lie in its directory). Then the sheet: the first visible
+one with a header row, at most :data:`MAX_COLUMNS` wide.
+
+Readers, by measurement (100 000 rows × 28 columns, docs/benchmarks.md): python-calamine parses about
+100 000 rows/s but holds the whole sheet in memory (about twice the sheet's XML); openpyxl's read-only
+mode holds one row at a time but parses about 3 000–5 000 rows/s. Sheets up to
+:data:`CALAMINE_MAX_XML_BYTES` of XML go to calamine; bigger ones stream through openpyxl.
+"""
+import codecs
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask_babel import gettext as _
+
+from core.service_errors import ServiceError
+
+MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 4 * 1024 * 1024 * 1024
+MAX_RATIO = 100          # a spreadsheet's XML compresses 10–20 times; bombs 1 000 times and more
+MAX_ZIP_MEMBERS = 10_000
+MAX_COLUMNS = 200        # the template has 28
+MAX_ROWS = 2_000_000
+CALAMINE_MAX_XML_BYTES = 200 * 1024 * 1024
+HEADER_SCAN_ROWS = 20    # a header row further down than this is not a header row
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # .xls, and Office's encrypted (password) files
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".csv"}
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+class FileRefused(ServiceError):
+    def __init__(self, message, code):
+        super().__init__(message, "file", code)
+
+
+@dataclass
+class Sheet:
+    """The header row and an iterator of the rows under it, each ``(row_number, values)`` with the row
+    number as the spreadsheet shows it (1-based), skipping empty rows."""
+
+    name: str
+    headers: list
+    header_row: int
+    rows: object
+    epoch_1904: bool = False
+    reader: str = ""
+    notes: list = field(default_factory=list)
+
+
+def open_sheet(path, filename=None):
+    """Check the file at ``path`` (named ``filename`` by its user) and open its data sheet."""
+    path = Path(path)
+    name = filename or path.name
+    size = path.stat().st_size
+    if size == 0:
+        raise FileRefused(_("The file %(name)s is empty.", name=name), "empty_file")
+    if size > MAX_FILE_BYTES:
+        raise FileRefused(_("The file %(name)s is %(size)d MB; at most %(max)d MB can be imported at once: "
+                            "split it.", name=name, size=size // 2**20, max=MAX_FILE_BYTES // 2**20), "file_too_big")
+    kind = kind_of(path, name)
+    if kind == "csv":
+        return csv_sheet(path, name)
+    if kind in ("xlsx", "ods"):
+        check_zip(path, name, kind)
+    return calamine_or_openpyxl(path, name, kind)
+
+
+# --- What the file is ---------------------------------------------------------------------------------
+
+def kind_of(path, name):
+    """``xlsx``, ``xls``, ``ods`` or ``csv``, from the content; the name's extension must agree."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SPREADSHEET_SUFFIXES:
+        raise FileRefused(_("%(name)s is not a spreadsheet: import an Excel (.xlsx, .xls), LibreOffice (.ods) "
+                            "or CSV file.", name=name), "not_a_spreadsheet")
+    with path.open("rb") as stream:
+        head = stream.read(8)
+    if head.startswith(ZIP_MAGIC):
+        kind = zip_kind(path, name)
+    elif head == OLE_MAGIC:
+        kind = ole_kind(path, name)
+    elif suffix == ".csv" and looks_like_text(path):
+        kind = "csv"
+    else:
+        raise FileRefused(_("%(name)s is not a spreadsheet, whatever its name says: save it from Excel or "
+                            "LibreOffice as .xlsx and import it again.", name=name), "not_a_spreadsheet")
+    expected = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".ods": "ods", ".csv": "csv"}[suffix]
+    if kind != expected:
+        raise FileRefused(_("%(name)s is in fact a .%(kind)s file: rename it to .%(kind)s, or save it again "
+                            "as .xlsx.", name=name, kind=kind), "wrong_extension")
+    return kind
+
+
+def zip_kind(path, name):
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names and archive.read("mimetype").strip() == ODS_MIMETYPE:
+                return "ods"
+    except (zipfile.BadZipFile, OSError, EOFError):
+        raise FileRefused(_("%(name)s is damaged (an incomplete or broken file): save it again and retry.",
+                            name=name), "damaged_file") from None
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    raise FileRefused(_("%(name)s is a zip archive, not a spreadsheet.", name=name), "not_a_spreadsheet")
+
+
+def ole_kind(path, name):
+    """An OLE2 file is a legacy .xls, or an Office file protected by a password (encrypted package)."""
+    with path.open("rb") as stream:
+        directory = stream.read(2 * 1024 * 1024)
+    if "EncryptedPackage".encode("utf-16-le") in directory or "EncryptionInfo".encode("utf-16-le") in directory:
+        raise password_protected(name)
+    return "xls"
+
+
+def password_protected(name):
+    return FileRefused(_("%(name)s is protected by a password: open it, remove the password (File → Info → "
+                         "Protect Workbook) and save it again.", name=name), "password_protected")
+
+
+def looks_like_text(path):
+    with path.open("rb") as stream:
+        head = stream.read(64 * 1024)
+    return b"\x00" not in head
+
+
+# --- Zip checks before anything is inflated -------------------------------------------------------------
+
+def check_zip(path, name, kind):
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+        if len(members) > MAX_ZIP_MEMBERS:
+            raise too_big(name)
+        declared = 0
+        for member in members:
+            declared += member.file_size
+            ratio = member.file_size / max(member.compress_size, 1)
+            if declared > MAX_UNCOMPRESSED_BYTES or (member.file_size > 1_000_000 and ratio > MAX_RATIO):
+                raise too_big(name)
+        for member in members:  # the directory may lie: inflate within what it declared
+            inflate_within(archive, member, name)
+        if kind == "xlsx":
+            check_dimension(archive, name)
+
+
+def inflate_within(archive, member, name):
+    left = member.file_size
+    with archive.open(member) as stream:
+        while chunk := stream.read(1024 * 1024):
+            left -= len(chunk)
+            if left < 0:
+                raise too_big(name)
+
+
+def too_big(name):
+    return FileRefused(_("%(name)s unpacks to far more data than a spreadsheet of injections holds (a damaged "
+                         "or malicious file): it was not opened.", name=name), "file_too_big")
+
+
+DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+
+
+def check_dimension(archive, name):
+    """The size each worksheet declares, read from its first bytes (before any cell is parsed)."""
+    for member in archive.namelist():
+        if not (member.startswith("xl/worksheets/") and member.endswith(".xml")):
+            continue
+        with archive.open(member) as stream:
+            head = stream.read(4096)
+        found = DIMENSION.search(head)
+        if found and found.group(3):
+            columns, rows = column_number(found.group(3).decode()), int(found.group(4))
+            if columns > MAX_COLUMNS or rows > MAX_ROWS:
+                raise absurd_size(name, rows, columns)
+
+
+def absurd_size(name, rows, columns):
+    return FileRefused(_("%(name)s has a sheet of %(rows)d rows × %(columns)d columns; an import file has at most "
+                         "%(max_rows)d rows and %(max_columns)d columns. Delete the empty rows and columns "
+                         "(or copy the data into the template) and import it again.", name=name, rows=rows,
+                         columns=columns, max_rows=MAX_ROWS, max_columns=MAX_COLUMNS), "sheet_too_big")
+
+
+def column_number(letters):
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+# --- Spreadsheets -----------------------------------------------------------------------------------------
+
+def calamine_or_openpyxl(path, name, kind):
+    from python_calamine import CalamineError, CalamineWorkbook, PasswordError
+
+    if kind == "xlsx" and largest_sheet_xml(path) > CALAMINE_MAX_XML_BYTES:
+        return openpyxl_sheet(path, name)
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        for metadata in workbook.sheets_metadata:
+            if str(metadata.visible).rsplit(".", 1)[-1] != "Visible" or "WorkSheet" not in str(metadata.typ):
+                continue
+            sheet = workbook.get_sheet_by_name(metadata.name)
+            if sheet.width > MAX_COLUMNS or sheet.height > MAX_ROWS:
+                raise absurd_size(name, sheet.height, sheet.width)
+            found = header_in(sheet.iter_rows())
+            if found is None:
+                continue
+            offset, headers = found
+            first = sheet.start[0] if sheet.start else 0
+            check_merged_header(sheet.merged_cell_ranges or [], first + offset, name)
+            return Sheet(metadata.name, headers, first + offset + 1,
+                         numbered(sheet.iter_rows(), first + 1, skip=offset + 1),
+                         epoch_1904=epoch_1904(path, kind), reader="calamine")
+    except PasswordError:
+        raise password_protected(name) from None
+    except CalamineError:
+        raise FileRefused(_("%(name)s could not be read as a spreadsheet (damaged or unsupported): open it in Excel "
+                            "or LibreOffice and save it again as .xlsx.", name=name), "damaged_file") from None
+    raise no_header(name)
+
+
+def openpyxl_sheet(path, name):
+    """Constant memory, slower: for sheets too big to hold at once."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    for worksheet in workbook.worksheets:
+        if worksheet.sheet_state != "visible":
+            continue
+        found = header_in(worksheet.iter_rows(values_only=True))
+        if found is None:
+            continue
+        offset, headers = found
+        return Sheet(worksheet.title, headers, offset + 1,
+                     numbered(worksheet.iter_rows(values_only=True), 1, skip=offset + 1),
+                     epoch_1904=bool(workbook.epoch.year == 1904), reader="openpyxl")
+    raise no_header(name)
+
+
+def largest_sheet_xml(path):
+    with zipfile.ZipFile(path) as archive:
+        return max((member.file_size for member in archive.infolist()
+                    if member.filename.startswith("xl/worksheets/")), default=0)
+
+
+def epoch_1904(path, kind):
+    """Whether the workbook counts days from 1904 (old Mac Excel): serial numbers in text cells need it."""
+    if kind != "xlsx":
+        return False
+    with zipfile.ZipFile(path) as archive, archive.open("xl/workbook.xml") as stream:
+        head = stream.read(8192)
+    return re.search(rb'date1904="(1|true)"', head) is not None
+
+
+def check_merged_header(ranges, header_index, name):
+    """Merged header cells ("Mũi 1" over four columns) hide which column is which."""
+    for (first_row, _first_column), (last_row, _last_column) in ranges:
+        if first_row <= header_index <= last_row:
+            raise FileRefused(_("The header row of %(name)s has merged cells: give every column its own header, "
+                                "as in the template (download it from the import page).", name=name), "merged_header")
+
+
+# --- Shared: headers and rows ---------------------------------------------------------------------------
+
+def header_in(rows):
+    """``(offset, headers)`` of the first non-empty row among the first few, or None."""
+    for offset, row in enumerate(rows):
+        if offset >= HEADER_SCAN_ROWS:
+            return None
+        values = [cell_text(value) for value in row]
+        if any(values):
+            while values and not values[-1]:
+                values.pop()
+            return offset, values
+    return None
+
+
+def numbered(rows, first_row_number, skip):
+    for index, row in enumerate(rows):
+        if index < skip:
+            continue
+        values = list(row)
+        if any(value is not None and value != "" for value in values):
+            yield first_row_number + index, values
+
+
+def cell_text(value):
+    return "" if value is None else str(value).strip()
+
+
+def no_header(name):
+    return FileRefused(_("%(name)s has no visible sheet with a header row: the first row must hold the column "
+                         "names of the template.", name=name), "no_header")
+
+
+# --- CSV -----------------------------------------------------------------------------------------------
+
+def csv_sheet(path, name):
+    """UTF-8, with or without BOM; comma, semicolon or tab separated (as Excel writes them by locale)."""
+    with path.open("rb") as stream:
+        head = stream.read(64 * 1024)
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[len(codecs.BOM_UTF8):]
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 4:  # not just a character cut at the end of the sample
+            raise not_utf8(name) from None
+    first_line = head.split(b"\n", 1)[0].decode("utf-8", "replace")
+    delimiter = max(",;\t", key=first_line.count)
+    stream = io.TextIOWrapper(path.open("rb"), encoding="utf-8-sig", newline="")
+    reader = csv.reader(stream, delimiter=delimiter)
+    try:
+        found = header_in(reader)
+    except UnicodeDecodeError:
+        raise not_utf8(name) from None
+    if found is None:
+        raise no_header(name)
+    offset, headers = found
+    if len(headers) > MAX_COLUMNS:
+        raise absurd_size(name, 0, len(headers))
+    return Sheet(Path(name).stem, headers, offset + 1, csv_rows(reader, offset + 2, name), reader="csv")
+
+
+def csv_rows(reader, first_row_number, name):
+    try:
+        for number, row in enumerate(reader, start=first_row_number):
+            if len(row) > MAX_COLUMNS:
+                raise absurd_size(name, number, len(row))
+            values = [value if value != "" else None for value in row]
+            if any(value is not None for value in values):
+                yield number, values
+    except UnicodeDecodeError:
+        raise not_utf8(name) from None
+
+
+def not_utf8(name):
+    return FileRefused(_("%(name)s is not in UTF-8: in Excel choose \"CSV UTF-8\" when saving, or import the .xlsx "
+                         "file.", name=name), "not_utf8")

@@ -1,0 +1,164 @@
+"""Opening import files: real spreadsheets read row by row, everything else refused with a clear message
+before it is parsed."""
+import zipfile
+from datetime import date, datetime
+
+import pytest
+from openpyxl import Workbook
+
+from modules.injection.backlog import reader
+from modules.injection.backlog.reader import FileRefused, open_sheet
+
+HEADERS = ["Họ và tên", "Giới tính", "Ngày sinh", "Số CCCD/CMND"]
+
+
+@pytest.fixture(autouse=True)
+def request_context(app):
+    with app.test_request_context():
+        yield
+
+
+def workbook_file(path, sheets):
+    """``sheets``: (title, rows, state) in order."""
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows, state in sheets:
+        sheet = book.create_sheet(title)
+        sheet.sheet_state = state
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def refused(path, code, name=None):
+    with pytest.raises(FileRefused) as caught:
+        sheet = open_sheet(path, name)
+        list(sheet.rows)
+    assert caught.value.code == code and caught.value.field == "file"
+    return caught.value.message
+
+
+def test_an_xlsx_is_read_row_by_row_with_spreadsheet_row_numbers(tmp_path):
+    path = workbook_file(tmp_path / "ok.xlsx", [("Mẫu nhập", [HEADERS, ["Lê Thị Hoa", "Nữ", date(1990, 3, 15),
+                                                                         "001190012345"], [], ["An", "Nam"]],
+                                                 "visible")])
+    sheet = open_sheet(path)
+    assert (sheet.name, sheet.headers, sheet.header_row, sheet.reader) == ("Mẫu nhập", HEADERS, 1, "calamine")
+    rows = list(sheet.rows)
+    assert [number for number, _values in rows] == [2, 4]  # the empty row 3 is skipped, numbers stay true
+    assert rows[0][1][:4] == ["Lê Thị Hoa", "Nữ", date(1990, 3, 15), "001190012345"]
+
+
+def test_hidden_and_empty_first_sheets_are_passed_over_and_title_rows_skipped(tmp_path):
+    path = workbook_file(tmp_path / "ok.xlsx", [
+        ("Ẩn", [HEADERS, ["X", "Nam"]], "hidden"),
+        ("Trống", [], "visible"),
+        ("Dữ liệu", [["DANH SÁCH TIÊM CHỦNG"], [], HEADERS, ["Lê Thị Hoa", "Nữ"]], "visible"),
+    ])
+    sheet = open_sheet(path)
+    assert sheet.name == "Dữ liệu"
+    assert sheet.headers == ["DANH SÁCH TIÊM CHỦNG"]  # the first non-empty row is taken as the header row
+    # (the importer then reports the missing columns; a title row is the user's to delete)
+
+
+def test_the_big_sheet_path_streams_through_openpyxl(tmp_path, monkeypatch):
+    path = workbook_file(tmp_path / "big.xlsx", [("S", [HEADERS, ["Lê Thị Hoa", "Nữ", date(1990, 3, 15)]],
+                                                   "visible")])
+    monkeypatch.setattr(reader, "CALAMINE_MAX_XML_BYTES", 10)
+    sheet = open_sheet(path)
+    assert (sheet.reader, sheet.headers) == ("openpyxl", HEADERS)
+    (number, values), = list(sheet.rows)
+    assert number == 2 and values[:2] == ["Lê Thị Hoa", "Nữ"]
+    assert values[2] == datetime(1990, 3, 15)  # openpyxl gives a datetime for a date cell
+
+
+def test_merged_header_cells_are_refused(tmp_path):
+    book = Workbook()
+    book.active.append(["Mũi 1", None, None, None])
+    book.active.merge_cells("A1:D1")
+    book.save(tmp_path / "merged.xlsx")
+    assert "merged" in refused(tmp_path / "merged.xlsx", "merged_header")
+
+
+def test_a_sheet_ten_thousand_columns_wide_is_refused_before_parsing(tmp_path):
+    book = Workbook()
+    book.active.append(HEADERS)
+    book.active.cell(row=2, column=10_000, value="x")
+    book.save(tmp_path / "wide.xlsx")
+    message = refused(tmp_path / "wide.xlsx", "sheet_too_big")
+    assert "10000" in message.replace(" ", "").replace(".", "").replace(",", "")
+
+
+def test_a_zip_bomb_is_refused_from_its_directory(tmp_path):
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * 30_000_000)
+    refused(path, "file_too_big")
+
+
+@pytest.mark.parametrize("name, content, code", [
+    ("scan.pdf", b"%PDF-1.7 whatever", "not_a_spreadsheet"),
+    ("photo.xlsx", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "not_a_spreadsheet"),
+    ("table.xlsx", "Họ và tên,Giới tính\n".encode(), "not_a_spreadsheet"),
+    ("archive.xlsx", None, "not_a_spreadsheet"),
+    ("empty.xlsx", b"", "empty_file"),
+])
+def test_files_that_are_not_spreadsheets_are_refused(tmp_path, name, content, code):
+    path = tmp_path / name
+    if content is None:
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("notes.txt", "hello")
+    else:
+        path.write_bytes(content)
+    refused(path, code)
+
+
+def test_a_truncated_xlsx_is_reported_as_damaged(tmp_path):
+    whole = workbook_file(tmp_path / "whole.xlsx", [("S", [HEADERS] * 50, "visible")]).read_bytes()
+    (tmp_path / "cut.xlsx").write_bytes(whole[: len(whole) // 2])
+    refused(tmp_path / "cut.xlsx", "damaged_file")
+
+
+def test_an_xlsx_named_csv_says_what_it_really_is(tmp_path):
+    workbook_file(tmp_path / "real.xlsx", [("S", [HEADERS], "visible")]).rename(tmp_path / "renamed.csv")
+    assert ".xlsx" in refused(tmp_path / "renamed.csv", "wrong_extension")
+
+
+def test_a_password_protected_office_file_is_named_as_such(tmp_path):
+    # Office encrypts a protected workbook into an OLE2 container holding an "EncryptedPackage" stream.
+    content = reader.OLE_MAGIC + b"\0" * 504 + "EncryptionInfo".encode("utf-16-le") + b"\0" * 64 + \
+        "EncryptedPackage".encode("utf-16-le") + b"\0" * 1024
+    (tmp_path / "locked.xlsx").write_bytes(content)
+    # by content it is an OLE file named .xlsx: the password is what the user must hear about
+    with pytest.raises(FileRefused) as caught:
+        reader.ole_kind(tmp_path / "locked.xlsx", "locked.xlsx")
+    assert caught.value.code == "password_protected"
+
+
+@pytest.mark.parametrize("encoding, delimiter", [("utf-8", ","), ("utf-8-sig", ";"), ("utf-8-sig", "\t")])
+def test_csv_in_utf8_with_or_without_bom_and_any_usual_separator(tmp_path, encoding, delimiter):
+    text = "\r\n".join([delimiter.join(HEADERS), delimiter.join(["Lê Thị Hoa", "Nữ", "15/03/1990", "001190012345"]),
+                        "", delimiter.join(["Trần Văn An", "Nam", "01/01/1980", ""])])
+    (tmp_path / "list.csv").write_bytes(text.encode(encoding))
+    sheet = open_sheet(tmp_path / "list.csv")
+    assert sheet.headers == HEADERS
+    assert list(sheet.rows) == [(2, ["Lê Thị Hoa", "Nữ", "15/03/1990", "001190012345"]),
+                                (4, ["Trần Văn An", "Nam", "01/01/1980", None])]
+
+
+def test_csv_in_a_legacy_encoding_is_refused(tmp_path):
+    # "Lê" and "Nữ" in Windows-1258 bytes (ê = 0xEA, ư = 0xFD with a combining tilde 0xDE)
+    (tmp_path / "old.csv").write_bytes(b"Ho va ten,Gioi tinh\nL\xea Thi Hoa,N\xfd\xde\n")
+    assert "UTF-8" in refused(tmp_path / "old.csv", "not_utf8")
+
+
+def test_formula_cells_give_their_value_not_their_text(tmp_path):
+    book = Workbook()
+    book.active.append(HEADERS)
+    book.active.append(["=CONCATENATE(\"Lê \",\"Hoa\")", "Nữ"])
+    book.save(tmp_path / "formula.xlsx")
+    (_number, values), = list(open_sheet(tmp_path / "formula.xlsx").rows)
+    assert not str(values[0]).startswith("=")  # openpyxl stores no computed value: the cell reads empty
