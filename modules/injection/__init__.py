@@ -24,6 +24,7 @@ from modules.injection import (  # noqa: F401  (models: tables known to the app 
     views,
 )
 from modules.injection.backlog import cli as backlog_cli
+from modules.injection.backlog import views as backlog_views
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,7 +41,8 @@ def api_blueprints():
 
 @hookimpl
 def web_blueprints():
-    return [views.bp, certificate_views.bp, reconciliation_views.bp, dashboard_views.bp, reminders_views.bp]
+    return [views.bp, certificate_views.bp, reconciliation_views.bp, dashboard_views.bp, reminders_views.bp,
+            backlog_views.bp]
 
 
 @hookimpl
@@ -70,6 +72,7 @@ def menu_items():
         MenuItem(_l("Register injections"), "injection.register", section=section, order=400),
         MenuItem(_l("Find a person"), "injection.persons", section=section, order=405),
         MenuItem(_l("Doses due"), "reminders.due", section=section, order=410),
+        MenuItem(_l("Import past injections"), "backlog.imports", section=section, order=415),
         MenuItem(_l("Daily tally"), "reconciliation.tally", section=section, order=420),
         MenuItem(_l("Reconciliation"), "reconciliation.index", section=section, order=430),
         MenuItem(_l("Vaccination dashboard"), "dashboard.overview", section=section, order=440),

@@ -126,6 +126,8 @@ class ImportJob(db.Model):
     site_code: Mapped[str | None] = mapped_column(String(32))  # the rows' site when the file has none
     dry_run: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(16), default="running")  # running, done, failed, interrupted
+    stored_as: Mapped[str] = mapped_column(String(255), default="")  # the upload, in the instance folder
+    rows_total: Mapped[int | None]  # as the file declares it (empty rows included), for the progress bar
     rows_read: Mapped[int] = mapped_column(default=0)
     rows_imported: Mapped[int] = mapped_column(default=0)     # rows that added at least one injection
     rows_skipped: Mapped[int] = mapped_column(default=0)      # every dose already recorded

@@ -266,8 +266,11 @@ def write(row, new_doses, user):
                                 note=_("Imported from row %(row)d.", row=row.number))
 
 
-def run(path, filename, scope, *, user=None, site_code=None, dry_run=False, progress=None):
-    """Import (or on a dry run, only check) the file at ``path``. Returns ``(job or None, Summary)``."""
+def run(path, filename, scope, *, user=None, site_code=None, dry_run=False, progress=None, job=None):
+    """Import (or on a dry run, only check) the file at ``path``. Returns ``(job or None, Summary)``.
+
+    ``job``: the record to count into (the web page made it); else an import makes one and a dry run
+    none."""
     sheet = open_sheet(path, filename)
     header_map = match_headers(sheet.headers)
     missing = missing_required(header_map)
@@ -276,7 +279,12 @@ def run(path, filename, scope, *, user=None, site_code=None, dry_run=False, prog
                             columns=", ".join(column.header for column in missing)), "missing_columns")
     context = context_for(scope, site_code, sheet.epoch_1904)
     checker = RowChecker(sheet.headers, header_map, context)
-    job = None if dry_run else start_job(path, filename, context.site_code, user)
+    if job is None and not dry_run:
+        job = start_job(path, filename, context.site_code, user)
+    dry_run = dry_run or (job is not None and job.dry_run)
+    if job is not None:
+        job.rows_total = sheet.row_count
+        db.session.commit()
     summary, chunk = Summary(headers=sheet.headers), 0
     for number, values in sheet.rows:
         row = checker.check(number, values)

@@ -54,6 +54,7 @@ class Sheet:
     rows: object
     epoch_1904: bool = False
     reader: str = ""
+    row_count: int | None = None  # rows under the header, empty ones included, when the format says
     notes: list = field(default_factory=list)
 
 
@@ -222,7 +223,7 @@ def calamine_or_openpyxl(path, name, kind):
             check_merged_header(sheet.merged_cell_ranges or [], first + offset, name)
             return Sheet(metadata.name, headers, first + offset + 1,
                          numbered(sheet.iter_rows(), first + 1, skip=offset + 1),
-                         epoch_1904=epoch_1904(path, kind), reader="calamine")
+                         epoch_1904=epoch_1904(path, kind), reader="calamine", row_count=sheet.height - offset - 1)
     except PasswordError:
         raise password_protected(name) from None
     except CalamineError:
@@ -245,7 +246,8 @@ def openpyxl_sheet(path, name):
         offset, headers = found
         return Sheet(worksheet.title, headers, offset + 1,
                      numbered(worksheet.iter_rows(values_only=True), 1, skip=offset + 1),
-                     epoch_1904=bool(workbook.epoch.year == 1904), reader="openpyxl")
+                     epoch_1904=bool(workbook.epoch.year == 1904), reader="openpyxl",
+                     row_count=max(0, (worksheet.max_row or 0) - offset - 1))
     raise no_header(name)
 
 

@@ -24,6 +24,8 @@ def upgrade():
         sa.Column("site_code", sa.String(length=32), nullable=True),
         sa.Column("dry_run", sa.Boolean(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("stored_as", sa.String(length=255), nullable=False),
+        sa.Column("rows_total", sa.Integer(), nullable=True),
         sa.Column("rows_read", sa.Integer(), nullable=False),
         sa.Column("rows_imported", sa.Integer(), nullable=False),
         sa.Column("rows_skipped", sa.Integer(), nullable=False),
