@@ -67,6 +67,8 @@ def import_injections_command(file, dry_run, errors_out, site_code):
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     click.echo(report(job, summary, dry_run))
+    for number, note in summary.repaired[:20]:
+        click.echo(_("Row %(row)d: %(errors)s", row=number, errors=note))
     for row in summary.rejected[:20]:
         click.echo(_("Row %(row)d: %(errors)s", row=row.number, errors="; ".join(text for _i, text in row.errors)))
     if len(summary.rejected) > 20:

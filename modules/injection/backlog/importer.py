@@ -26,6 +26,7 @@ from modules.warehouse.models import SITE, Location
 CAMPAIGN_START = date(2021, 3, 8)  # Vietnam's first COVID-19 dose: no injection of these vaccines is older
 OLDEST_BIRTH = date(1900, 1, 1)
 CHUNK_ROWS = 500
+MAX_NOTES = 1000  # repairs listed in the report; all are counted
 
 
 # --- What the database knows, read once per import ------------------------------------------------------
@@ -97,16 +98,22 @@ class RowChecker:
         return None if index is None or index >= len(values) else values[index]
 
     def fail(self, row, key, message):
-        index = self.map.positions.get(key)
-        header = self.headers[index] if index is not None else str(BY_KEY[key].header)
-        row.errors.append((index, f"{header}: {message}"))
+        row.errors.append((self.map.positions.get(key), f"{self.header(key)}: {message}"))
 
     def read(self, row, key, convert):
+        """The cell of ``key`` converted; a refusal is the row's error, a repair its note, both naming the column."""
+        noted = len(row.notes)
         try:
-            return convert(self.cell(row.values, key))
+            value = convert(self.cell(row.values, key))
         except ServiceError as error:
             self.fail(row, key, error.message)
             return None
+        row.notes[noted:] = [f"{self.header(key)}: {note}" for note in row.notes[noted:]]
+        return value
+
+    def header(self, key):
+        index = self.map.positions.get(key)
+        return self.headers[index] if index is not None else str(BY_KEY[key].header)
 
     # The person
 
@@ -225,6 +232,7 @@ class Summary:
     injections_added: int = 0
     people_added: int = 0
     notes: int = 0
+    repaired: list = field(default_factory=list)  # (row number, note), the first MAX_NOTES of them
     headers: list = field(default_factory=list)   # the file's header row, for the error file
     rejected: list = field(default_factory=list)  # Rows, for the report and the error file
 
@@ -290,6 +298,7 @@ def run(path, filename, scope, *, user=None, site_code=None, dry_run=False, prog
         row = checker.check(number, values)
         summary.rows_read += 1
         summary.notes += len(row.notes)
+        summary.repaired.extend((number, note) for note in row.notes[:MAX_NOTES - len(summary.repaired)])
         person, new = plan(row) if not row.errors else (None, [])
         if row.errors:
             summary.rows_rejected += 1

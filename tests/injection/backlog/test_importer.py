@@ -110,6 +110,7 @@ def test_excel_damage_is_repaired_and_noted(tree, tmp_path):
     damaged[HEADERS.index("Số CCCD/CMND")] = 1190012345
     _job, summary = run(xlsx(tmp_path / "backlog.xlsx", [damaged]))
     assert summary.rows_imported == 1 and summary.notes >= 2
+    assert any(note.startswith("Số CCCD/CMND: ") and "001190012345" in note for _row, note in summary.repaired)
     person = db.session.scalar(select(Person))
     assert (person.national_id, person.phone, person.date_of_birth) == ("001190012345", "0912345678",
                                                                         date(1990, 3, 15))

@@ -162,3 +162,40 @@ def test_formula_cells_give_their_value_not_their_text(tmp_path):
     book.save(tmp_path / "formula.xlsx")
     (_number, values), = list(open_sheet(tmp_path / "formula.xlsx").rows)
     assert not str(values[0]).startswith("=")  # openpyxl stores no computed value: the cell reads empty
+
+
+def ods_file(path, rows):
+    """A minimal OpenDocument spreadsheet, as LibreOffice writes one (text and date cells)."""
+    def cell(value):
+        if isinstance(value, date):
+            return (f'<table:table-cell office:value-type="date" office:date-value="{value.isoformat()}">'
+                    f'<text:p>{value:%d/%m/%Y}</text:p></table:table-cell>')
+        return f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+    body = "".join("<table:table-row>" + "".join(cell(value) for value in row) + "</table:table-row>" for row in rows)
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body>'
+        f'<office:spreadsheet><table:table table:name="Mẫu nhập">{body}</table:table></office:spreadsheet>'
+        '</office:body></office:document-content>')
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                '<manifest:file-entry manifest:full-path="/" '
+                'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '</manifest:manifest>')
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+        archive.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+    return path
+
+
+def test_a_libreoffice_ods_file_is_read(tmp_path):
+    sheet = open_sheet(ods_file(tmp_path / "so-tiem.ods", [HEADERS, ["Lê Thị Hoa", "Nữ", date(1990, 3, 15),
+                                                                      "001190012345"]]))
+    assert (sheet.name, sheet.headers) == ("Mẫu nhập", HEADERS)
+    (number, values), = list(sheet.rows)
+    assert number == 2 and values[:2] == ["Lê Thị Hoa", "Nữ"] and values[3] == "001190012345"
+    assert values[2] in (date(1990, 3, 15), datetime(1990, 3, 15))
