@@ -14,6 +14,7 @@ mode holds one row at a time but parses about 3 000–5 000 rows/s. Sheets up to
 import codecs
 import csv
 import io
+import itertools
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from pathlib import Path
 from flask_babel import gettext as _
 
 from core.service_errors import ServiceError
+from modules.injection.backlog.columns import MATCHES, header_key
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 4 * 1024 * 1024 * 1024
@@ -31,6 +33,7 @@ MAX_COLUMNS = 200        # the template has 28
 MAX_ROWS = 2_000_000
 CALAMINE_MAX_XML_BYTES = 200 * 1024 * 1024
 HEADER_SCAN_ROWS = 20    # a header row further down than this is not a header row
+HEADER_MATCHES = 3       # template columns a row must name to be taken for the header row
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # .xls, and Office's encrypted (password) files
@@ -218,7 +221,7 @@ def calamine_or_openpyxl(path, name, kind):
             found = header_in(sheet.iter_rows())
             if found is None:
                 continue
-            offset, headers = found
+            offset, headers, _read = found
             first = sheet.start[0] if sheet.start else 0
             check_merged_header(sheet.merged_cell_ranges or [], first + offset, name)
             return Sheet(metadata.name, headers, first + offset + 1,
@@ -243,7 +246,7 @@ def openpyxl_sheet(path, name):
         found = header_in(worksheet.iter_rows(values_only=True))
         if found is None:
             continue
-        offset, headers = found
+        offset, headers, _read = found
         return Sheet(worksheet.title, headers, offset + 1,
                      numbered(worksheet.iter_rows(values_only=True), 1, skip=offset + 1),
                      epoch_1904=bool(workbook.epoch.year == 1904), reader="openpyxl",
@@ -277,16 +280,22 @@ def check_merged_header(ranges, header_index, name):
 # --- Shared: headers and rows ---------------------------------------------------------------------------
 
 def header_in(rows):
-    """``(offset, headers)`` of the first non-empty row among the first few, or None."""
+    """``(offset, headers, rows read)``: among the first few rows, the first that names at least
+    :data:`HEADER_MATCHES` template columns (title rows above it are common), else the first non-empty
+    one (the importer then names the missing columns); None if all are empty."""
+    read, first = [], None
     for offset, row in enumerate(rows):
-        if offset >= HEADER_SCAN_ROWS:
-            return None
         values = [cell_text(value) for value in row]
-        if any(values):
-            while values and not values[-1]:
-                values.pop()
-            return offset, values
-    return None
+        while values and not values[-1]:
+            values.pop()
+        read.append(row)
+        if values and first is None:
+            first = offset, values
+        if sum(header_key(value) in MATCHES for value in values) >= HEADER_MATCHES:
+            return offset, values, read
+        if offset + 1 >= HEADER_SCAN_ROWS:
+            break
+    return None if first is None else (*first, read)
 
 
 def numbered(rows, first_row_number, skip):
@@ -320,8 +329,7 @@ def csv_sheet(path, name):
     except UnicodeDecodeError as error:
         if error.start < len(head) - 4:  # not just a character cut at the end of the sample
             raise not_utf8(name) from None
-    first_line = head.split(b"\n", 1)[0].decode("utf-8", "replace")
-    delimiter = max(",;\t", key=first_line.count)
+    delimiter = sniff_delimiter(head.decode("utf-8", "replace").splitlines()[:HEADER_SCAN_ROWS])
     stream = io.TextIOWrapper(path.open("rb"), encoding="utf-8-sig", newline="")
     reader = csv.reader(stream, delimiter=delimiter)
     try:
@@ -330,10 +338,18 @@ def csv_sheet(path, name):
         raise not_utf8(name) from None
     if found is None:
         raise no_header(name)
-    offset, headers = found
+    offset, headers, read = found
     if len(headers) > MAX_COLUMNS:
         raise absurd_size(name, 0, len(headers))
-    return Sheet(Path(name).stem, headers, offset + 1, csv_rows(reader, offset + 2, name), reader="csv")
+    rows = itertools.chain(read[offset + 1:], reader)
+    return Sheet(Path(name).stem, headers, offset + 1, csv_rows(rows, offset + 2, name), reader="csv")
+
+
+def sniff_delimiter(lines):
+    """The separator of the most lines that hold several of it (a title line holds none; addresses in a
+    semicolon file hold commas, but not in every line)."""
+    return max(",;\t", key=lambda candidate: (sum(line.count(candidate) >= 2 for line in lines),
+                                                 candidate == ","))
 
 
 def csv_rows(reader, first_row_number, name):

@@ -57,9 +57,14 @@ def test_hidden_and_empty_first_sheets_are_passed_over_and_title_rows_skipped(tm
         ("Dữ liệu", [["DANH SÁCH TIÊM CHỦNG"], [], HEADERS, ["Lê Thị Hoa", "Nữ"]], "visible"),
     ])
     sheet = open_sheet(path)
-    assert sheet.name == "Dữ liệu"
-    assert sheet.headers == ["DANH SÁCH TIÊM CHỦNG"]  # the first non-empty row is taken as the header row
-    # (the importer then reports the missing columns; a title row is the user's to delete)
+    assert (sheet.name, sheet.headers, sheet.header_row) == ("Dữ liệu", HEADERS, 3)  # under the title rows
+    assert [(number, values[:2]) for number, values in sheet.rows] == [(4, ["Lê Thị Hoa", "Nữ"])]
+
+
+def test_without_a_recognisable_header_row_the_first_row_is_the_header(tmp_path):
+    path = workbook_file(tmp_path / "ok.xlsx", [("S", [["DANH SÁCH"], ["Tên", "Tuổi"], ["Hoa", 30]], "visible")])
+    sheet = open_sheet(path)
+    assert (sheet.headers, sheet.header_row) == (["DANH SÁCH"], 1)  # the importer then names the missing columns
 
 
 def test_the_big_sheet_path_streams_through_openpyxl(tmp_path, monkeypatch):
@@ -140,13 +145,13 @@ def test_a_password_protected_office_file_is_named_as_such(tmp_path):
 
 @pytest.mark.parametrize("encoding, delimiter", [("utf-8", ","), ("utf-8-sig", ";"), ("utf-8-sig", "\t")])
 def test_csv_in_utf8_with_or_without_bom_and_any_usual_separator(tmp_path, encoding, delimiter):
-    text = "\r\n".join([delimiter.join(HEADERS), delimiter.join(["Lê Thị Hoa", "Nữ", "15/03/1990", "001190012345"]),
+    text = "\r\n".join(["DANH SÁCH", delimiter.join(HEADERS), delimiter.join(["Lê Thị Hoa", "Nữ", "15/03/1990", "001190012345"]),
                         "", delimiter.join(["Trần Văn An", "Nam", "01/01/1980", ""])])
     (tmp_path / "list.csv").write_bytes(text.encode(encoding))
     sheet = open_sheet(tmp_path / "list.csv")
-    assert sheet.headers == HEADERS
-    assert list(sheet.rows) == [(2, ["Lê Thị Hoa", "Nữ", "15/03/1990", "001190012345"]),
-                                (4, ["Trần Văn An", "Nam", "01/01/1980", None])]
+    assert (sheet.headers, sheet.header_row) == (HEADERS, 2)  # under a title line
+    assert list(sheet.rows) == [(3, ["Lê Thị Hoa", "Nữ", "15/03/1990", "001190012345"]),
+                                (5, ["Trần Văn An", "Nam", "01/01/1980", None])]
 
 
 def test_csv_in_a_legacy_encoding_is_refused(tmp_path):
