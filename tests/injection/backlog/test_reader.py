@@ -145,8 +145,9 @@ def test_a_password_protected_office_file_is_named_as_such(tmp_path):
 
 @pytest.mark.parametrize("encoding, delimiter", [("utf-8", ","), ("utf-8-sig", ";"), ("utf-8-sig", "\t")])
 def test_csv_in_utf8_with_or_without_bom_and_any_usual_separator(tmp_path, encoding, delimiter):
-    text = "\r\n".join(["DANH SÁCH", delimiter.join(HEADERS), delimiter.join(["Lê Thị Hoa", "Nữ", "15/03/1990", "001190012345"]),
-                        "", delimiter.join(["Trần Văn An", "Nam", "01/01/1980", ""])])
+    lines = ["DANH SÁCH", delimiter.join(HEADERS), delimiter.join(["Lê Thị Hoa", "Nữ", "15/03/1990", "001190012345"]),
+             "", delimiter.join(["Trần Văn An", "Nam", "01/01/1980", ""])]
+    text = "\r\n".join(lines)
     (tmp_path / "list.csv").write_bytes(text.encode(encoding))
     sheet = open_sheet(tmp_path / "list.csv")
     assert (sheet.headers, sheet.header_row) == (HEADERS, 2)  # under a title line
