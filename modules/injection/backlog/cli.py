@@ -75,8 +75,7 @@ def import_injections_command(file, dry_run, errors_out, site_code):
         click.echo(_("… and %(n)d more rejected rows.", n=len(summary.rejected) - 20))
     if errors_out is not None and summary.rejected:
         with errors_out.open("wb") as stream:
-            template.write_error_file(stream, summary.headers, [row.values for row in summary.rejected],
-                                      [row.errors for row in summary.rejected])
+            importer.write_error_file(summary, stream)
         click.echo(_("Rejected rows written to %(path)s: fix them there and import that file.", path=str(errors_out)))
 
 

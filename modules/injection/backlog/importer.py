@@ -16,7 +16,7 @@ from core.clock import local_today
 from core.db import db, utcnow
 from core.service_errors import ServiceError
 from modules.injection import identity, people, rules, services
-from modules.injection.backlog import cells
+from modules.injection.backlog import cells, template
 from modules.injection.backlog.columns import BY_KEY, DOSES, match_headers, missing_required
 from modules.injection.backlog.reader import FileRefused, open_sheet
 from modules.injection.models import ImportJob
@@ -33,7 +33,7 @@ MAX_NOTES = 1000  # repairs listed in the report; all are counted
 
 @dataclass
 class Context:
-    catalogue: list            # active presentations
+    catalogue: dict            # code → active Presentation
     vaccine_names: object      # cells.VaccineNames of the catalogue
     lots: dict                 # (presentation id, LOT NUMBER) → Lot
     sites: dict                # CODE → site Location the user may import for
@@ -44,14 +44,14 @@ class Context:
 
 def context_for(scope, site_code=None, epoch_1904=False):
     """``scope``: location ids the importing user may act on (or ``EVERYWHERE``)."""
-    catalogue = db.session.scalars(select(Presentation).where(Presentation.active)).all()
+    catalogue = {item.code: item for item in db.session.scalars(select(Presentation).where(Presentation.active))}
     lots = {(lot.presentation_id, lot.lot_number.upper()): lot for lot in db.session.scalars(select(Lot))}
     sites = {site.code: site for site in db.session.scalars(select(Location).where(Location.kind == SITE))
              if site.id in scope}
     code = (site_code or "").strip().upper() or None
     if code is not None and code not in sites:
         raise ServiceError(_("Unknown site %(code)s.", code=site_code), "site", "unknown_site")
-    return Context(catalogue, cells.vaccine_names(catalogue), lots, sites, code, local_today(), epoch_1904)
+    return Context(catalogue, cells.vaccine_names(catalogue.values()), lots, sites, code, local_today(), epoch_1904)
 
 
 # --- One row ------------------------------------------------------------------------------------------
@@ -100,8 +100,9 @@ class RowChecker:
     def fail(self, row, key, message):
         row.errors.append((self.map.positions.get(key), f"{self.header(key)}: {message}"))
 
-    def read(self, row, key, convert):
-        """The cell of ``key`` converted; a refusal is the row's error, a repair its note, both naming the column."""
+    def read(self, row, key, convert, required=False):
+        """The cell of ``key`` converted; a refusal or a missing required value is the row's error, a repair
+        its note, all naming the column."""
         noted = len(row.notes)
         try:
             value = convert(self.cell(row.values, key))
@@ -109,6 +110,8 @@ class RowChecker:
             self.fail(row, key, error.message)
             return None
         row.notes[noted:] = [f"{self.header(key)}: {note}" for note in row.notes[noted:]]
+        if required and value in (None, ""):
+            self.fail(row, key, _("This field is required."))
         return value
 
     def header(self, key):
@@ -123,9 +126,7 @@ class RowChecker:
         gender = read(row, "gender", cells.gender)
         born = read(row, "date_of_birth", lambda value: cells.date(
             value, "date_of_birth", notes, epoch_1904=self.context.epoch_1904, earliest=OLDEST_BIRTH,
-            latest=self.context.today))
-        if born is None and not any(key == "date_of_birth" for key in self.failed(row)):
-            self.fail(row, "date_of_birth", _("This field is required."))
+            latest=self.context.today), required=True)
         national_id = read(row, "national_id", lambda value: cells.national_id(value, notes))
         phone = read(row, "phone", lambda value: cells.phone(value, notes))
         insurance = read(row, "insurance_number", lambda value: cells.insurance_number(value, notes))
@@ -143,10 +144,6 @@ class RowChecker:
         except ServiceError as error:
             self.fail(row, error.field if error.field in BY_KEY else "full_name", error.message)
             return None
-
-    def failed(self, row):
-        keys = {index: key for key, index in self.map.positions.items()}
-        return [keys.get(index) for index, _message in row.errors]
 
     # The doses
 
@@ -167,26 +164,23 @@ class RowChecker:
 
     def dose(self, row, number, previous):
         context, errors_before = self.context, len(row.errors)
-        vaccine = self.read(row, f"vaccine_{number}", lambda value: self.vaccine(value, f"vaccine_{number}"))
+        vaccine = self.read(row, f"vaccine_{number}", lambda value: self.vaccine(value, f"vaccine_{number}"),
+                            required=True)
         day = self.read(row, f"date_{number}", lambda value: cells.date(
             value, f"date_{number}", row.notes, epoch_1904=context.epoch_1904, earliest=CAMPAIGN_START,
-            latest=context.today))
-        lot_number = self.read(row, f"lot_{number}", cells.text)
+            latest=context.today), required=True)
+        lot_number = self.read(row, f"lot_{number}", cells.text, required=True)
         site_code = (self.read(row, f"site_{number}", cells.text) or "").upper() or context.site_code
-        for key, value in ((f"vaccine_{number}", vaccine), (f"date_{number}", day), (f"lot_{number}", lot_number)):
-            if value in (None, "") and not any(k == key for k in self.failed(row)):
-                self.fail(row, key, _("This field is required."))
+        lot = context.lots.get((vaccine.id, lot_number.upper())) if vaccine is not None and lot_number else None
         if site_code is None:
             self.fail(row, f"site_{number}", _("This field is required."))
         elif site_code not in context.sites:
             self.fail(row, f"site_{number}", _("Unknown site %(code)s.", code=site_code))
         elif context.site_code is not None and site_code != context.site_code:
             self.fail(row, f"site_{number}", _("This import is for site %(site)s only.", site=context.site_code))
-        if vaccine is not None and lot_number:
-            lot = context.lots.get((vaccine.id, lot_number.upper()))
-            if lot is None:
-                self.fail(row, f"lot_{number}", _("Lot %(lot)s of %(vaccine)s is not registered.", lot=lot_number,
-                                                  vaccine=vaccine.name))
+        if vaccine is not None and lot_number and lot is None:
+            self.fail(row, f"lot_{number}", _("Lot %(lot)s of %(vaccine)s is not registered.", lot=lot_number,
+                                              vaccine=vaccine.name))
         if len(row.errors) > errors_before:
             return None
         if previous is not None and previous.number != number - 1:
@@ -198,11 +192,11 @@ class RowChecker:
                                                "(%(previous_day)s).", n=number, day=day.strftime("%d/%m/%Y"),
                                                previous=number - 1, previous_day=previous.day.strftime("%d/%m/%Y")))
             return None
-        return Dose(number, vaccine, day, context.lots[(vaccine.id, lot_number.upper())], context.sites[site_code])
+        return Dose(number, vaccine, day, lot, context.sites[site_code])
 
     def vaccine(self, value, key):
         code = cells.vaccine(value, key, self.context.vaccine_names)
-        return None if code is None else next(item for item in self.context.catalogue if item.code == code)
+        return None if code is None else self.context.catalogue[code]
 
     # The same person twice in the file
 
@@ -323,12 +317,19 @@ def run(path, filename, scope, *, user=None, site_code=None, dry_run=False, prog
     return job, summary
 
 
+def write_error_file(summary, stream):
+    """The rejected rows as the user typed them, with what is wrong, to fix and import again."""
+    template.write_error_file(stream, summary.headers, [row.values for row in summary.rejected],
+                              [row.errors for row in summary.rejected])
+
+
 def start_job(path, filename, site_code, user):
-    earlier = db.session.scalars(select(ImportJob).where(ImportJob.file_sha256 == sha256_of(path),
+    digest = sha256_of(path)
+    earlier = db.session.scalars(select(ImportJob).where(ImportJob.file_sha256 == digest,
                                                          ImportJob.status == "running")).all()
     for job in earlier:  # a crash or a restart ended it: its chunks are in, the rest is in this import
         job.status, job.finished_at = "interrupted", utcnow()
-    job = ImportJob(filename=filename, file_sha256=sha256_of(path), site_code=site_code,
+    job = ImportJob(filename=filename, file_sha256=digest, site_code=site_code,
                     created_by=user.id if user is not None else None)
     db.session.add(job)
     db.session.commit()

@@ -206,14 +206,14 @@ def column_number(letters):
 # --- Spreadsheets -----------------------------------------------------------------------------------------
 
 def calamine_or_openpyxl(path, name, kind):
-    from python_calamine import CalamineError, CalamineWorkbook, PasswordError
+    from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
 
     if kind == "xlsx" and largest_sheet_xml(path) > CALAMINE_MAX_XML_BYTES:
         return openpyxl_sheet(path, name)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         for metadata in workbook.sheets_metadata:
-            if str(metadata.visible).rsplit(".", 1)[-1] != "Visible" or "WorkSheet" not in str(metadata.typ):
+            if metadata.visible != SheetVisibleEnum.Visible or metadata.typ != SheetTypeEnum.WorkSheet:
                 continue
             sheet = workbook.get_sheet_by_name(metadata.name)
             if sheet.width > MAX_COLUMNS or sheet.height > MAX_ROWS:

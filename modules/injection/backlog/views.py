@@ -24,7 +24,7 @@ from core.db import db, utcnow
 from core.models import User
 from core.roles import SITE_STAFF
 from core.service_errors import ServiceError
-from modules.injection.backlog import cli, importer, template
+from modules.injection.backlog import cli, importer
 from modules.injection.backlog.reader import SPREADSHEET_SUFFIXES
 from modules.injection.models import ImportJob
 from reports.excel import MIMETYPE
@@ -138,8 +138,7 @@ def run_in_background(app, job_id):
                                          user=user, job=found)
             if summary.rejected:
                 with errors_path(found).open("wb") as stream:
-                    template.write_error_file(stream, summary.headers, [row.values for row in summary.rejected],
-                                              [row.errors for row in summary.rejected])
+                    importer.write_error_file(summary, stream)
         except ServiceError as error:
             fail(job_id, error.message)
         except Exception:

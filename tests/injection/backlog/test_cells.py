@@ -14,6 +14,7 @@ from core.service_errors import ServiceError
 from modules.injection import identity
 from modules.injection.backlog import cells
 from modules.injection.identity import BIRTH_PROVINCES, FEMALE, MALE
+from tests.injection.test_identity import cccd, request_context  # noqa: F401 (request_context: an autouse fixture)
 
 TODAY = date(2025, 6, 15)
 CAMPAIGN_START = date(2021, 3, 8)  # the first COVID-19 injection in Vietnam
@@ -34,19 +35,6 @@ Presentation = namedtuple("Presentation", "code name manufacturer active")
 NAMES = cells.vaccine_names(CATALOGUE)
 # Settings for property tests: the request context fixture is shared by a test's examples on purpose.
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture(autouse=True)
-def request_context(app):
-    """Messages go through gettext, which needs an app (and a request for the locale); these tests
-    read the English source text."""
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield
-
-
-def cccd(province="001", digit="0", year=90, serial="004217"):
-    """An illustrative CCCD number: birth province code, century/gender digit, year, serial."""
-    return f"{province}{digit}{year % 100:02d}{serial}"
 
 
 def refused(function, *args, **kwargs):
