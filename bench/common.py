@@ -4,6 +4,7 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -45,6 +46,12 @@ def machine(engine):
                 if line.startswith("model name")), platform.processor())
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "database": f"{engine.dialect.name} {version}", "commit": git_commit()}
+
+
+def vaxchain():
+    """The ``vaxchain`` command of this interpreter's environment."""
+    beside = Path(sys.executable).parent / "vaxchain"
+    return str(beside) if beside.exists() else "vaxchain"
 
 
 def git_commit():

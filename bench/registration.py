@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.cluster import Cluster, free_port  # noqa: E402
-from bench.common import fresh_database, machine, percentiles, write_result  # noqa: E402
+from bench.common import fresh_database, machine, percentiles, vaxchain, write_result  # noqa: E402
 
 SECRET_KEY = "bench-" + "x" * 40
 PASSWORD = "bench-password-2026"
@@ -328,11 +328,6 @@ def statements_per_request(connection, requests):
 def stock_check(env):
     done = subprocess.run([vaxchain(), "stock", "check"], env=env, capture_output=True, text=True)
     return done.returncode == 0, (done.stdout + done.stderr).strip()[-500:]
-
-
-def vaxchain():
-    beside = Path(sys.executable).parent / "vaxchain"
-    return str(beside) if beside.exists() else "vaxchain"
 
 
 # --- Main ---------------------------------------------------------------------------------------------

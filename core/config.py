@@ -39,6 +39,9 @@ def load_settings(instance_path, overrides=None):
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the login session
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        # bytes: the largest backlog file the import page (/imports) accepts, there instead of MAX_CONTENT_LENGTH;
+        # unset, the import's own reader limit (modules/injection/backlog/reader.py, MAX_FILE_BYTES)
+        "VAXCHAIN_IMPORT_MAX_BYTES": _int_env("VAXCHAIN_IMPORT_MAX_BYTES", None),
         "SQLALCHEMY_RECORD_QUERIES": False,
     }
     settings.update(overrides)

@@ -4,7 +4,7 @@ their usable time runs out or the site closes its session. The caller commits.""
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
 
 from core import audit, plugins
@@ -55,17 +55,24 @@ def certificate_of(person):
 
 
 def certificates_of(person_list):
-    """``{person id: Certificate}`` for several people (search results) in one query."""
+    """``{person id: Certificate}`` for several people (search results) in two queries."""
+    return {person_id: rules.certificate(doses_of(found)) for person_id, found in histories(person_list).items()}
+
+
+def histories(person_list):
+    """``{person id: history}`` (see :func:`history`) for several people in two queries."""
     owner = {person.id: person.id for person in person_list}
+    if not owner:
+        return {}
     merged = db.session.execute(select(Person.id, Person.merged_into_id).where(
         Person.merged_into_id.in_(list(owner)))).all()
     owner.update(dict(merged))
-    doses = {person.id: [] for person in person_list}
+    found = {person.id: [] for person in person_list}
     query = (effective_injections().where(Injection.person_id.in_(list(owner)))
              .options(joinedload(Injection.presentation)).order_by(Injection.injected_on, Injection.id))
     for injection in db.session.scalars(query):
-        doses[owner[injection.person_id]].append(injection)
-    return {person_id: rules.certificate(doses_of(found)) for person_id, found in doses.items()}
+        found[owner[injection.person_id]].append(injection)
+    return found
 
 
 def recipients(lot, limit, location_ids=None):
@@ -145,6 +152,22 @@ def record_backlog(person, lot, site, day, dose_number=None, user=None, note="")
     audit.record("injection.backlog", injection, user=user, details={
         "person": person.id, "lot": lot.lot_number, "site": site.code, "dose_number": number})
     return injection
+
+
+INSERT_INJECTION = insert(Injection.__table__)
+
+
+def record_backlog_all(doses, user=None):
+    """Past injections already checked by the dose rules (an import's chunk), written in one multi-row
+    statement: ``doses`` are ``(person id, lot, site id, day, dose number, note)``. The caller audits them."""
+    if not doses:
+        return
+    created_by, now = (user.id if user else None), utcnow()
+    db.session.connection().execute(INSERT_INJECTION, [  # plain rows: no unit of work to run
+        {"person_id": person_id, "presentation_id": lot.presentation_id, "lot_id": lot.id, "site_id": site_id,
+         "injected_at": datetime(day.year, day.month, day.day, 12, tzinfo=LOCAL_ZONE), "injected_on": day,
+         "dose_number": number, "source": BACKLOG, "note": note, "created_by": created_by, "created_at": now}
+        for person_id, lot, site_id, day, number, note in doses])
 
 
 def draw_from_vial(site, lot, at, now, user=None):

@@ -131,10 +131,10 @@ def test_an_interrupted_import_is_finished_by_importing_the_file_again(tree, tmp
     monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
     write = importer.write
 
-    def crash_on_row_6(row, new, user):
-        if row.number == 6:
+    def crash_on_row_6(chunk, job, user):
+        if chunk.first_row <= 6 <= chunk.last_row:
             raise RuntimeError("power cut")
-        write(row, new, user)
+        write(chunk, job, user)
 
     monkeypatch.setattr(importer, "write", crash_on_row_6)
     with pytest.raises(RuntimeError):
