@@ -173,3 +173,15 @@ def test_the_error_file_round_trip_from_the_command_line(tree, tmp_path, runner)
     assert counts() == (2, 3)
     again = runner.invoke(args=["import", "injections", str(path)])
     assert again.exit_code == 0 and counts() == (2, 3)  # the original file again adds nothing
+
+
+def test_each_dose_is_written_for_the_person_of_its_row(tree, tmp_path, monkeypatch):
+    """People and doses are written as batches; the new people's ids must land on their own rows' doses."""
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 4)
+    people = [row(f"Nguyễn Văn {given}", "Nam", date(1980, 1, 1 + n), f"0010800{n:05d}", f"09{n:08d}",
+                  doses=(("Vero Cell", date(2021, 8, n), "VC1", "DT-PX"),))
+              for n, given in enumerate(["An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hải", "Hùng", "Lan"], start=1)]
+    run(xlsx(tmp_path / "backlog.xlsx", people))
+    written = db.session.execute(select(Person.national_id, Injection.injected_on).join(
+        Injection, Injection.person_id == Person.id)).all()
+    assert sorted(written) == [(f"0010800{n:05d}", date(2021, 8, n)) for n in range(1, 10)]
