@@ -1,14 +1,14 @@
 """People: found by ID number, phone or name (accent-insensitive), created and edited with their identity
 checked (``identity``), never recorded twice. The caller commits."""
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, case, insert, or_, select, text
+from sqlalchemy import and_, bindparam, case, or_, select
 
 from core import audit
 from core.clock import local_today
-from core.db import db, utcnow
+from core.db import db, insert_rows_with_ids, utcnow
 from core.service_errors import ConflictError, NotFoundError, ServiceError
 from modules.injection import identity
 from modules.injection.models import Person
@@ -53,9 +53,10 @@ def cleaned(data, today=None):
         if len(value) > (MAX_ADDRESS if name == "address" else MAX_SHORT):
             raise ServiceError(_("At most %(n)d characters.", n=MAX_ADDRESS if name == "address" else MAX_SHORT),
                                name, "too_long")
-    return replace(data, full_name=full_name, gender=identity.normalise_gender(data.gender),
-                   national_id=national.number if national else None, phone=identity.normalise_phone(data.phone),
-                   insurance_number=insurance, admin_unit_code=unit, **texts), national
+    return PersonData(full_name=full_name, gender=identity.normalise_gender(data.gender),
+                      date_of_birth=data.date_of_birth, national_id=national.number if national else None,
+                      phone=identity.normalise_phone(data.phone), insurance_number=insurance, admin_unit_code=unit,
+                      **texts), national
 
 
 def create_person(data, user=None):
@@ -122,31 +123,18 @@ def other_person_error(twin):
                            born=twin.date_of_birth.strftime("%d/%m/%Y")), "national_id", "id_belongs_to_other")
 
 
+PERSON_COLUMNS = ("full_name", "gender", "date_of_birth", "national_id", "phone", "insurance_number", "ethnicity",
+                  "nationality", "admin_unit_code", "address", "id_kind", "name_key", "created_by", "created_at")
+
+
 def insert_all(people_data, id_kinds, user=None):
     """New people from cleaned ``people_data`` (nobody recorded: see :func:`recorded_all`), written in one
     batch; their ids, in order. The caller audits them (an import: once per chunk)."""
-    if not people_data:
-        return []
     created_by, now = (user.id if user else None), utcnow()
-    rows = [{**fields_of(data), "id_kind": kind, "name_key": identity.fold(data.full_name), "created_by": created_by,
-             "created_at": now} for data, kind in zip(people_data, id_kinds, strict=True)]
-    return insert_with_ids(Person.__table__, rows)
-
-
-def insert_with_ids(table, rows):
-    """Insert ``rows`` into ``table`` as one executemany and return their new ids in order. An ordered
-    RETURNING would cost one statement per row (SQLAlchemy cannot batch it for a serial key), so the ids
-    are known otherwise: PostgreSQL hands out the sequence's next values first; SQLite gives the rows of
-    one write transaction consecutive ROWIDs after the largest, its writer holding the lock meanwhile."""
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        ids = connection.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
-                                      "FROM generate_series(1, :count)"), {"count": len(rows)}).scalars().all()
-        connection.execute(insert(table), [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)])
-        return ids
-    connection.execute(insert(table), rows)
-    last = connection.exec_driver_sql("SELECT last_insert_rowid()").scalar()
-    return list(range(last - len(rows) + 1, last + 1))
+    return insert_rows_with_ids(db.session.connection(), Person.__table__, PERSON_COLUMNS, [
+        (data.full_name, data.gender, data.date_of_birth, data.national_id, data.phone, data.insurance_number,
+         data.ethnicity, data.nationality, data.admin_unit_code, data.address, kind, identity.fold(data.full_name),
+         created_by, now) for data, kind in zip(people_data, id_kinds, strict=True)])
 
 
 def update_person(person, data, user=None):

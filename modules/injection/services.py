@@ -4,12 +4,12 @@ their usable time runs out or the site closes its session. The caller commits.""
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
 
 from core import audit, plugins
 from core.clock import LOCAL_ZONE, local_date, local_today
-from core.db import db, utcnow
+from core.db import db, insert_rows, utcnow
 from core.service_errors import ConflictError, ServiceError
 from modules.injection import rules
 from modules.injection.models import BACKLOG, CORRECTION, LIVE, Injection, OpenVial, Person
@@ -144,7 +144,7 @@ def record_backlog(person, lot, site, day, dose_number=None, user=None, note="")
     number = rules.check_next_dose(doses_of(history(person)), lot.presentation, day, dose_number)
     injection = Injection(person_id=person.id, person=person, presentation_id=lot.presentation_id,
                           presentation=lot.presentation, lot_id=lot.id, lot=lot, site_id=site.id, site=site,
-                          injected_at=datetime(day.year, day.month, day.day, 12, tzinfo=LOCAL_ZONE),
+                          injected_at=local_noon(day),
                           injected_on=day, dose_number=number, source=BACKLOG, note=note,
                           created_by=user.id if user else None)
     db.session.add(injection)
@@ -154,20 +154,21 @@ def record_backlog(person, lot, site, day, dose_number=None, user=None, note="")
     return injection
 
 
-INSERT_INJECTION = insert(Injection.__table__)
+BACKLOG_COLUMNS = ("person_id", "presentation_id", "lot_id", "site_id", "injected_at", "injected_on", "dose_number",
+                   "source", "note", "created_by", "created_at")
 
 
 def record_backlog_all(doses, user=None):
-    """Past injections already checked by the dose rules (an import's chunk), written in one multi-row
-    statement: ``doses`` are ``(person id, lot, site id, day, dose number, note)``. The caller audits them."""
-    if not doses:
-        return
-    created_by, now = (user.id if user else None), utcnow()
-    db.session.connection().execute(INSERT_INJECTION, [  # plain rows: no unit of work to run
-        {"person_id": person_id, "presentation_id": lot.presentation_id, "lot_id": lot.id, "site_id": site_id,
-         "injected_at": datetime(day.year, day.month, day.day, 12, tzinfo=LOCAL_ZONE), "injected_on": day,
-         "dose_number": number, "source": BACKLOG, "note": note, "created_by": created_by, "created_at": now}
-        for person_id, lot, site_id, day, number, note in doses])
+    """Past injections already checked by the dose rules (an import's chunk), written in one batch:
+    ``doses`` are ``(person id, lot, site id, day, dose number, note)``. The caller audits them."""
+    created_by, now, noon = (user.id if user else None), utcnow(), {}
+    insert_rows(db.session.connection(), Injection.__table__, BACKLOG_COLUMNS, [
+        (person_id, lot.presentation_id, lot.id, site_id, noon.get(day) or noon.setdefault(day, local_noon(day)),
+         day, number, BACKLOG, note, created_by, now) for person_id, lot, site_id, day, number, note in doses])
+
+
+def local_noon(day):
+    return datetime(day.year, day.month, day.day, 12, tzinfo=LOCAL_ZONE)
 
 
 def draw_from_vial(site, lot, at, now, user=None):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from core.access import EVERYWHERE
 from core.db import db
-from modules.injection.backlog import importer
+from modules.injection.backlog import checking, importer, worker
 from modules.injection.backlog.columns import COLUMNS
 from modules.injection.backlog.reader import FileRefused
 from modules.injection.models import BACKLOG, ImportJob, Injection, Person
@@ -128,7 +128,7 @@ def test_an_interrupted_import_is_finished_by_importing_the_file_again(tree, tmp
                   doses=(("Vero Cell", date(2021, 8, 1), "VC1", "DT-PX"),))
               for n, given in enumerate(["An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hải"], start=1)]
     path = xlsx(tmp_path / "backlog.xlsx", people)
-    monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(checking, "CHUNK_ROWS", 3)
     write = importer.write
 
     def crash_on_row_6(chunk, job, user):
@@ -177,7 +177,7 @@ def test_the_error_file_round_trip_from_the_command_line(tree, tmp_path, runner)
 
 def test_each_dose_is_written_for_the_person_of_its_row(tree, tmp_path, monkeypatch):
     """People and doses are written as batches; the new people's ids must land on their own rows' doses."""
-    monkeypatch.setattr(importer, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(checking, "CHUNK_ROWS", 4)
     people = [row(f"Nguyễn Văn {given}", "Nam", date(1980, 1, 1 + n), f"0010800{n:05d}", f"09{n:08d}",
                   doses=(("Vero Cell", date(2021, 8, n), "VC1", "DT-PX"),))
               for n, given in enumerate(["An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hải", "Hùng", "Lan"], start=1)]
@@ -185,3 +185,25 @@ def test_each_dose_is_written_for_the_person_of_its_row(tree, tmp_path, monkeypa
     written = db.session.execute(select(Person.national_id, Injection.injected_on).join(
         Injection, Injection.person_id == Person.id)).all()
     assert sorted(written) == [(f"0010800{n:05d}", date(2021, 8, n)) for n in range(1, 10)]
+
+
+def test_a_big_file_is_checked_in_a_worker_process_with_the_same_outcome(tree, tmp_path, monkeypatch):
+    monkeypatch.setattr(worker, "IN_PROCESS_MAX_BYTES", 0)
+    path = xlsx(tmp_path / "backlog.xlsx", [
+        row(),
+        row("Trần Văn An", "Nam", date(1985, 1, 2), "001085000111", "0987654321",
+            doses=(("Vero Cell", date(2021, 8, 1), "VC-SAI", "DT-PX"),)),
+    ])
+    job, summary = run(path)
+    assert (summary.rows_imported, summary.rows_rejected, summary.injections_added) == (1, 1, 2)
+    assert counts() == (1, 2) and job.status == "done" and job.rows_total == 2
+    assert summary.rejected[0].values[0] == "Trần Văn An"
+    assert any("VC-SAI" in message and "chưa được đăng ký" in message for _index, message in summary.rejected[0].errors)
+
+
+def test_a_file_the_worker_process_refuses_is_refused_with_its_message(tree, tmp_path, monkeypatch):
+    monkeypatch.setattr(worker, "IN_PROCESS_MAX_BYTES", 0)
+    headers = [header for header in HEADERS if header != "Ngày sinh"]
+    with pytest.raises(FileRefused) as caught:
+        run(xlsx(tmp_path / "backlog.xlsx", [row()[:2]], headers=headers))
+    assert "Ngày sinh" in caught.value.message and counts() == (0, 0)

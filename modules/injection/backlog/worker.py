@@ -1,0 +1,86 @@
+"""A big file is read and checked in a process of its own, a chunk ahead of the importer, which meanwhile
+reads and writes the database: two cores at work instead of one (reading and checking are as much work
+as the database's). The process needs no database: it gets the :class:`~.checking.Context`, and the
+translation catalogs and language for its messages.
+
+It is a plain ``python -c`` child, not a multiprocessing one: that would import the parent's main script
+again (a gunicorn worker, the ``vaxchain`` command, a user's script). Items come back pickled on a pipe of
+their own; the pipe's buffer holds the worker back when the importer is behind, so memory stays bounded.
+"""
+import os
+import pickle
+import subprocess
+import sys
+
+from flask import Flask, current_app
+from flask_babel import Babel, force_locale, get_locale
+
+from core.service_errors import ServiceError
+from modules.injection.backlog.checking import check_file, from_wire, to_wire
+from modules.injection.backlog.reader import FileRefused
+
+IN_PROCESS_MAX_BYTES = 1024 * 1024  # smaller files (about 10 000 rows) are checked in the importer's process
+
+
+def checked_chunks(path, filename, context):
+    """:func:`~.checking.check_file`'s items, checked here for a small file, in a worker process for a big one."""
+    if os.path.getsize(path) <= IN_PROCESS_MAX_BYTES:
+        return check_file(path, filename, context)
+    return from_worker(path, filename, context)
+
+
+def from_worker(path, filename, context):
+    reading, writing = os.pipe()
+    worker = subprocess.Popen([sys.executable, "-c", f"from {__name__} import main; main()", str(writing)],
+                              stdin=subprocess.PIPE,
+                              pass_fds=[writing], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    os.close(writing)
+    try:
+        with worker.stdin:
+            pickle.dump((str(path), filename, context, current_app.config["BABEL_TRANSLATION_DIRECTORIES"],
+                         str(get_locale())), worker.stdin)
+        with os.fdopen(reading, "rb") as items:
+            while True:
+                try:
+                    kind, item = pickle.load(items)
+                except EOFError:
+                    raise RuntimeError(f"the checking process ended with status {worker.wait()}") from None
+                if kind == "done":
+                    return
+                if kind == "refused":
+                    raise FileRefused(*item)
+                if kind == "error":
+                    raise RuntimeError(f"the checking process failed: {item}")
+                yield from_wire(item) if isinstance(item, list) else item
+    finally:
+        if worker.poll() is None:
+            worker.kill()  # the import stopped early: the rest of the file is not needed
+        worker.wait()
+
+
+def work(items, path, filename, context, directories, locale):
+    """The worker: check the file, sending each item."""
+    app = Flask(__name__)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = directories
+    Babel(app)
+    with app.app_context(), force_locale(locale):
+        try:
+            for item in check_file(path, filename, context):
+                send(items, "item", to_wire(item) if isinstance(item, list) else item)
+            send(items, "done", None)
+        except ServiceError as error:  # FileRefused, mostly
+            send(items, "refused", (error.message, error.code))
+        except Exception as error:  # noqa: BLE001 (told to the importer, which stops)
+            send(items, "error", repr(error))
+            raise
+
+
+def send(items, kind, item):
+    pickle.dump((kind, item), items, protocol=pickle.HIGHEST_PROTOCOL)
+    items.flush()
+
+
+def main():
+    """The worker process's entry: its arguments pickled on stdin, its items to the pipe named by argv."""
+    with os.fdopen(int(sys.argv[1]), "wb") as pipe:
+        work(pipe, *pickle.load(sys.stdin.buffer))
