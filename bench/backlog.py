@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import backlog_file  # noqa: E402
 from bench.cluster import Cluster  # noqa: E402
-from bench.common import RESULTS, fresh_database, vaxchain, write_result  # noqa: E402
+from bench.common import RESULTS, fresh_database, machine, vaxchain, write_result  # noqa: E402
 
 SECRET_KEY = "bench-" + "x" * 40
 
@@ -67,8 +67,10 @@ def read_chosen(path):
 
 
 def import_file(path, url):
-    """The importer end to end on a fresh database seeded with the file's vaccines, lots and sites."""
-    app = seeded_app(url)
+    """The importer end to end on a database seeded with the file's vaccines, lots and sites (``seed``)."""
+    from core import create_app
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY,
+                      "INSTANCE_PATH": tempfile.mkdtemp(prefix="vaxchain-bench-instance-")})
     with app.app_context():
         from sqlalchemy import func, select
 
@@ -85,10 +87,11 @@ def import_file(path, url):
                 "skipped": summary.rows_skipped, "rejected": summary.rows_rejected,
                 "injections_added": summary.injections_added, "people_added": summary.people_added,
                 "people_in_database": people, "injections_in_database": injections, "job_status": job.status,
-                "rows_per_s": round(summary.rows_read / seconds)}
+                "rows_per_s": round(summary.rows_read / seconds),
+                "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}
 
 
-def seeded_app(url):
+def seed(url):
     """A national store, a province, a district and the file's sites; the file's lots received nationally."""
     from core import create_app
     from core.clock import local_today
@@ -121,7 +124,7 @@ def seeded_app(url):
                       for index in range(backlog_file.LOTS_PER_VACCINE)]
         services.receive(national, lines)
         db.session.commit()
-    return app
+        return machine(db.engine)
 
 
 def run_child(what, path, url):
@@ -129,6 +132,8 @@ def run_child(what, path, url):
         report = {"rows": read_openpyxl(path)}
     elif what == "calamine":
         report = {"rows": read_calamine(path)}
+    elif what == "seed":
+        report = {"machine": seed(url)}
     elif what == "chosen":
         rows, reader = read_chosen(path)
         report = {"rows": rows, "reader": reader}
@@ -180,9 +185,11 @@ def main():
         if database == "postgresql" and not args.database:
             cluster = Cluster(fsync="on")
         try:
-            url, drop = fresh_database(args.database or (cluster.url if cluster else "sqlite"))
+            url, drop = fresh_database("sqlite" if database == "sqlite" else args.database or cluster.url)
             try:
+                facts = child("seed", path, url)["machine"]
                 report = child("import", path, url)
+                report["machine"] = facts
             finally:
                 drop()
         finally:

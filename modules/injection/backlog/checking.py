@@ -216,7 +216,7 @@ class RowChecker:
                                  phone=phone, insurance_number=insurance, ethnicity=texts["ethnicity"],
                                  nationality=texts["nationality"], address=address)
         try:
-            data, national = people.cleaned(data, self.context.today)
+            data, national = people.checked(data, self.context.today)  # the cells are normalised already
             row.id_kind = national.kind if national else None
             return data
         except ServiceError as error:

@@ -6,23 +6,28 @@ based formats (xlsx, ods) each member's size and compression ratio, read from th
 then enforced while inflating (a zip bomb can lie in its directory). Then the sheet: the first visible
 one with a header row, at most :data:`MAX_COLUMNS` wide.
 
-Readers, by measurement (100 000 rows × 28 columns, docs/benchmarks.md): python-calamine parses about
-100 000 rows/s but holds the whole sheet in memory (about twice the sheet's XML); openpyxl's read-only
-mode holds one row at a time but parses about 3 000–5 000 rows/s. Sheets up to
-:data:`CALAMINE_MAX_XML_BYTES` of XML go to calamine; bigger ones stream through openpyxl.
+Readers, by measurement (100 000 rows × 16 columns): python-calamine parses about 100 000 rows/s but
+holds the whole sheet in memory (1.5 to 2 bytes per byte of sheet XML); :mod:`.xlsx_stream` (lxml's
+iterparse) parses about 40 000 rows/s holding one row at a time and gives the same cell values. xls and
+ods files, and xlsx files whose largest sheet has at most :data:`CALAMINE_MAX_XML_BYTES` of XML, go to
+calamine; bigger xlsx sheets are streamed. Either way rows hold their cells from column A on (``""`` in
+the gaps), numbered as the spreadsheet shows them.
 """
 import codecs
+import contextlib
 import csv
 import io
 import itertools
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask_babel import gettext as _
 
 from core.service_errors import ServiceError
+from modules.injection.backlog import xlsx_stream
 from modules.injection.backlog.columns import MATCHES, header_key
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -31,7 +36,10 @@ MAX_RATIO = 100          # a spreadsheet's XML compresses 10–20 times; bombs 1
 MAX_ZIP_MEMBERS = 10_000
 MAX_COLUMNS = 200        # the template has 28
 MAX_ROWS = 2_000_000
-CALAMINE_MAX_XML_BYTES = 200 * 1024 * 1024
+# Calamine holds a sheet in 1.5 to 2 bytes of memory per byte of its XML (measured: 58.7 MB of XML with shared
+# strings, 100 000 rows × 16 columns, 135 MB peak; 90 MB of inline strings, 165 MB): past 64 MB of XML it
+# would take over about 150 MB, and a million rows (about 1 GB of XML) over 1.5 GB, so bigger sheets stream.
+CALAMINE_MAX_XML_BYTES = 64 * 1024 * 1024
 HEADER_SCAN_ROWS = 20    # a header row further down than this is not a header row
 HEADER_MATCHES = 3       # template columns a row must name to be taken for the header row
 
@@ -76,7 +84,9 @@ def open_sheet(path, filename=None):
         return csv_sheet(path, name)
     if kind in ("xlsx", "ods"):
         check_zip(path, name, kind)
-    return calamine_or_openpyxl(path, name, kind)
+    if kind == "xlsx" and largest_sheet_xml(path) > CALAMINE_MAX_XML_BYTES:
+        return streamed_sheet(path, name)
+    return calamine_sheet(path, name, kind)
 
 
 # --- What the file is ---------------------------------------------------------------------------------
@@ -112,8 +122,7 @@ def zip_kind(path, name):
             if "mimetype" in names and archive.read("mimetype").strip() == ODS_MIMETYPE:
                 return "ods"
     except (zipfile.BadZipFile, OSError, EOFError):
-        raise FileRefused(_("%(name)s is damaged (an incomplete or broken file): save it again and retry.",
-                            name=name), "damaged_file") from None
+        raise damaged(name) from None
     if "xl/workbook.xml" in names:
         return "xlsx"
     raise FileRefused(_("%(name)s is a zip archive, not a spreadsheet.", name=name), "not_a_spreadsheet")
@@ -126,6 +135,11 @@ def ole_kind(path, name):
     if "EncryptedPackage".encode("utf-16-le") in directory or "EncryptionInfo".encode("utf-16-le") in directory:
         raise password_protected(name)
     return "xls"
+
+
+def damaged(name):
+    return FileRefused(_("%(name)s is damaged (an incomplete or broken file): save it again and retry.",
+                         name=name), "damaged_file")
 
 
 def password_protected(name):
@@ -152,8 +166,11 @@ def check_zip(path, name, kind):
             ratio = member.file_size / max(member.compress_size, 1)
             if declared > MAX_UNCOMPRESSED_BYTES or (member.file_size > 1_000_000 and ratio > MAX_RATIO):
                 raise too_big(name)
-        for member in members:  # the directory may lie: inflate within what it declared
-            inflate_within(archive, member, name)
+        try:
+            for member in members:  # the directory may lie: inflate within what it declared
+                inflate_within(archive, member, name)
+        except (zipfile.BadZipFile, zlib.error, EOFError):  # a corrupted member (bad data, bad CRC)
+            raise damaged(name) from None
         if kind == "xlsx":
             check_dimension(archive, name)
 
@@ -205,53 +222,113 @@ def column_number(letters):
 
 # --- Spreadsheets -----------------------------------------------------------------------------------------
 
-def calamine_or_openpyxl(path, name, kind):
+def calamine_sheet(path, name, kind):
+    """The whole sheet in memory, fast. python-calamine's rows run from row 1 but from the sheet's first used
+    column: they are padded to start at column A, as streamed rows do."""
     from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
 
-    if kind == "xlsx" and largest_sheet_xml(path) > CALAMINE_MAX_XML_BYTES:
-        return openpyxl_sheet(path, name)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         for metadata in workbook.sheets_metadata:
             if metadata.visible != SheetVisibleEnum.Visible or metadata.typ != SheetTypeEnum.WorkSheet:
                 continue
             sheet = workbook.get_sheet_by_name(metadata.name)
-            if sheet.width > MAX_COLUMNS or sheet.height > MAX_ROWS:
-                raise absurd_size(name, sheet.height, sheet.width)
-            found = header_in(sheet.iter_rows())
+            last_row, last_column = (sheet.end[0] + 1, sheet.end[1] + 1) if sheet.end else (0, 0)
+            if last_column > MAX_COLUMNS or last_row > MAX_ROWS:
+                raise absurd_size(name, last_row, last_column)
+            pad = [""] * (sheet.start[1] if sheet.start else 0)
+            found = header_in(calamine_rows(sheet.iter_rows(), pad, name))
             if found is None:
                 continue
             offset, headers, _read = found
-            first = sheet.start[0] if sheet.start else 0
-            check_merged_header(sheet.merged_cell_ranges or [], first + offset, name)
-            return Sheet(metadata.name, headers, first + offset + 1,
-                         numbered(sheet.iter_rows(), first + 1, skip=offset + 1),
-                         epoch_1904=epoch_1904(path, kind), reader="calamine", row_count=sheet.height - offset - 1)
+            check_merged_header(sheet.merged_cell_ranges or [], offset, name)
+            return Sheet(metadata.name, headers, offset + 1,
+                         numbered(calamine_rows(sheet.iter_rows(), pad, name), 1, skip=offset + 1),
+                         epoch_1904=epoch_1904(path, kind), reader="calamine", row_count=last_row - offset - 1)
     except PasswordError:
         raise password_protected(name) from None
     except CalamineError:
-        raise FileRefused(_("%(name)s could not be read as a spreadsheet (damaged or unsupported): open it in Excel "
-                            "or LibreOffice and save it again as .xlsx.", name=name), "damaged_file") from None
+        raise unreadable(name) from None
     raise no_header(name)
 
 
-def openpyxl_sheet(path, name):
-    """Constant memory, slower: for sheets too big to hold at once."""
-    from openpyxl import load_workbook
+def calamine_rows(rows, pad, name):
+    """Rows padded to column A. Cells calamine cannot convert (a duration past Python's timedelta; a date far
+    out of range makes Rust panic, a BaseException) make the file unreadable, not the request fail."""
+    try:
+        if pad:
+            for row in rows:
+                yield pad + row
+        else:
+            yield from rows
+    except OverflowError:  # a duration cell of more than 999 999 999 days
+        raise unreadable(name) from None
+    except BaseException as error:
+        if type(error).__name__ != "PanicException":
+            raise
+        raise unreadable(name) from None
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
-    for worksheet in workbook.worksheets:
-        if worksheet.sheet_state != "visible":
-            continue
-        found = header_in(worksheet.iter_rows(values_only=True))
-        if found is None:
-            continue
-        offset, headers, _read = found
-        return Sheet(worksheet.title, headers, offset + 1,
-                     numbered(worksheet.iter_rows(values_only=True), 1, skip=offset + 1),
-                     epoch_1904=bool(workbook.epoch.year == 1904), reader="openpyxl",
-                     row_count=max(0, (worksheet.max_row or 0) - offset - 1))
+
+def streamed_sheet(path, name):
+    """One row at a time (:mod:`.xlsx_stream`): for sheets too big to hold at once. The merged cells are listed
+    after the rows: a first pass over the sheet's bytes finds them (and the last row) before any is imported."""
+    try:
+        with contextlib.ExitStack() as opened:
+            book = xlsx_stream.Workbook(path)
+            opened.callback(book.close)
+            for part in book.sheets:
+                if part.state != "visible" or not part.worksheet:
+                    continue
+                rows = book.rows(part, max_columns=MAX_COLUMNS, max_rows=MAX_ROWS)
+                head = []  # the rows up to the first past the header scan
+                for number, values in rows:
+                    head.append((number, values))
+                    if number >= HEADER_SCAN_ROWS:
+                        break
+                top = [[] for _ in range(HEADER_SCAN_ROWS)]
+                for number, values in head:
+                    if number <= HEADER_SCAN_ROWS:
+                        top[number - 1] = values
+                found = header_in(top)
+                if found is None:
+                    rows.close()
+                    continue
+                offset, headers, _read = found
+                scan = book.scan(part)
+                check_merged_header(scan.merged, offset, name)
+                last_row = scan.last_row or (scan.dimension[1][0] + 1 if scan.dimension else None)
+                if last_row is not None and last_row > MAX_ROWS:
+                    raise absurd_size(name, last_row, len(headers))
+                below = [(number, values) for number, values in head if number > offset + 1]
+                opened.pop_all()  # the rows close the book once read
+                return Sheet(part.name, headers, offset + 1, streamed_rows(itertools.chain(below, rows), book, name),
+                             epoch_1904=book.epoch_1904, reader="xlsx_stream",
+                             row_count=None if last_row is None else max(0, last_row - offset - 1))
+    except xlsx_stream.XlsxStreamError as error:
+        raise stream_refusal(error, name) from None
     raise no_header(name)
+
+
+def streamed_rows(rows, book, name):
+    try:
+        yield from rows
+    except xlsx_stream.XlsxStreamError as error:
+        raise stream_refusal(error, name) from None
+    finally:
+        book.close()
+
+
+def stream_refusal(error, name):
+    if isinstance(error, xlsx_stream.SheetTooBig):
+        return absurd_size(name, error.rows, error.columns)
+    if isinstance(error, xlsx_stream.UnsafeXml):
+        return too_big(name)  # an entity-expansion bomb unpacks to far more data than it holds
+    return unreadable(name)
+
+
+def unreadable(name):
+    return FileRefused(_("%(name)s could not be read as a spreadsheet (damaged or unsupported): open it in Excel "
+                         "or LibreOffice and save it again as .xlsx.", name=name), "damaged_file")
 
 
 def largest_sheet_xml(path):
@@ -299,11 +376,14 @@ def header_in(rows):
 
 
 def numbered(rows, first_row_number, skip):
+    """Calamine's rows: empty ones skipped, the others without their trailing empty cells (as streamed)."""
     for index, row in enumerate(rows):
         if index < skip:
             continue
         values = list(row)
-        if any(value is not None and value != "" for value in values):
+        while values and values[-1] == "":
+            values.pop()
+        if values:
             yield first_row_number + index, values
 
 
