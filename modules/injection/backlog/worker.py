@@ -7,6 +7,7 @@ It is a plain ``python -c`` child, not a multiprocessing one: that would import 
 again (a gunicorn worker, the ``vaxchain`` command, a user's script). Items come back pickled on a pipe of
 their own; the pipe's buffer holds the worker back when the importer is behind, so memory stays bounded.
 """
+import fcntl
 import os
 import pickle
 import subprocess
@@ -29,8 +30,16 @@ def checked_chunks(path, filename, context):
     return from_worker(path, filename, context)
 
 
+PIPE_BYTES = 1024 * 1024  # a few chunks: the worker checks ahead while the importer writes (Linux's default is 64 KB)
+
+
 def from_worker(path, filename, context):
     reading, writing = os.pipe()
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        try:
+            fcntl.fcntl(writing, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError:  # above /proc/sys/fs/pipe-max-size: the default buffer still works, more slowly
+            pass
     worker = subprocess.Popen([sys.executable, "-c", f"from {__name__} import main; main()", str(writing)],
                               stdin=subprocess.PIPE,
                               pass_fds=[writing], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
