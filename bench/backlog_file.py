@@ -47,7 +47,7 @@ def person_row(number, rng):
     born = date(1940 + number % 65, 1 + number % 12, 1 + number % 28)
     province, code, district = PLACES[number % len(PLACES)]
     digit = {("Nam", 19): "0", ("Nữ", 19): "1", ("Nam", 20): "2", ("Nữ", 20): "3"}[gender, born.year // 100]
-    national_id = f"0{code}{digit}{born.year % 100:02d}{number:06d}"[-12:]
+    national_id = f"0{code}{digit}{born.year % 100:02d}{number % 1_000_000:06d}"
     phone = f"09{number:08d}"
     name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE[gender])} {rng.choice(GIVEN)}"
     vaccine, vaccine_code, gap = VACCINES[number % len(VACCINES)]

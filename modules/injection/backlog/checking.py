@@ -3,9 +3,13 @@ doses' order checked, the vaccine, lot and site known, the same person not twice
 database: what it knows comes in a :class:`Context`, so a big file is checked in a process of its own
 (:mod:`.worker`) while the importer reads and writes the database.
 """
+import gc
+import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import islice
+from operator import attrgetter
 from typing import NamedTuple
 
 from flask_babel import gettext as _
@@ -141,13 +145,19 @@ class RowChecker:
         self.converters = converters(context)
         # A column's outcome per value typed, for columns of few values (vaccines, lots, sites, dates...):
         # most rows repeat them, and converting is most of a row's checking.
-        self.outcomes = {key: {} for key in self.converters if key not in UNREPEATED}
-        self.seen = {}  # hash of a person's key (ID; or name, birth date and phone) → the row that first named them
         positions = header_map.positions
+        self.columns = {key: (positions.get(key), None if key in UNREPEATED else {}) for key in self.converters}
+        self.first_rows = FirstRows()
         # Each dose's columns present in the file: a dose is there when one of its cells is filled.
         self.dose_positions = {number: [positions[key] for key in (f"vaccine_{number}", f"date_{number}",
                                                                    f"lot_{number}", f"site_{number}")
                                         if key in positions] for number in range(1, DOSES + 1)}
+
+    def check_chunk(self, chunk):
+        """The chunk's ``(number, values)`` rows checked, each on its own, then against the rows before."""
+        rows = [self.check(number, values) for number, values in chunk]
+        self.flag_repeats(rows)
+        return rows
 
     def check(self, number, values):
         row = Row(number, values)
@@ -155,7 +165,6 @@ class RowChecker:
         doses = self.doses(row)
         if person is not None and not row.errors:
             row.person, row.doses = person, doses
-            self.not_seen_before(row)
         return row
 
     # Cells
@@ -166,21 +175,24 @@ class RowChecker:
     def read(self, row, key, required=False):
         """The cell of ``key`` converted; a refusal or a missing required value is the row's error, a repair
         its note, all naming the column."""
-        index, values = self.map.positions.get(key), row.values
+        index, outcomes = self.columns[key]
+        values = row.values
         typed = values[index] if index is not None and index < len(values) else None
-        outcomes = self.outcomes.get(key)
-        outcome = outcomes.get((typed.__class__, typed)) if outcomes is not None else None
-        if outcome is None:
+        if outcomes is None:
             outcome = self.convert(key, typed)
-            if outcomes is not None and len(outcomes) < MAX_OUTCOMES:
-                outcomes[typed.__class__, typed] = outcome
+        else:
+            outcome = outcomes.get((typed.__class__, typed))  # the class too: 1, 1.0 and True are equal keys
+            if outcome is None:
+                outcome = self.convert(key, typed)
+                if len(outcomes) < MAX_OUTCOMES:
+                    outcomes[typed.__class__, typed] = outcome
         value, notes, refusal = outcome
         if refusal is not None:
             self.fail(row, key, refusal)
             return None
         if notes:
             row.notes += [f"{self.header(key)}: {note}" for note in notes]
-        if required and value in (None, ""):
+        if required and (value is None or value == ""):
             self.fail(row, key, _("This field is required."))
         return value
 
@@ -271,21 +283,71 @@ class RowChecker:
 
     # The same person twice in the file
 
-    def not_seen_before(self, row):
-        person = row.person
-        # Hashes, not the keys: a million rows' keys would take hundreds of MB; two different people
-        # sharing a 64-bit hash is a chance in 10^7 for a million rows.
-        keys = [("national_id", hash(person.national_id))] if person.national_id else []
-        if person.phone:
-            keys.append(("full_name", hash((identity.fold(person.full_name), person.date_of_birth, person.phone))))
-        for column, key in keys:
-            first = self.seen.get(key)
-            if first is not None:
-                self.fail(row, column, _("The same person as row %(row)d: put all their doses on one row.",
-                                         row=first))
-                return
-        for _column, key in keys:
-            self.seen[key] = row.number
+    def flag_repeats(self, rows):
+        """A person named by an earlier row of the file is an error on the later row."""
+        keyed = [(row, person_keys(row.person)) for row in rows if row.person is not None and not row.errors]
+        first = self.first_rows.known([key for _row, keys in keyed for _column, key in keys])
+        added = []
+        for row, keys in keyed:
+            earlier = next(((column, first[key]) for column, key in keys if key in first), None)
+            if earlier is not None:
+                self.fail(row, earlier[0], _("The same person as row %(row)d: put all their doses on one row.",
+                                             row=earlier[1]))
+                continue
+            for _column, key in keys:
+                first[key] = row.number
+                added.append((key, row.number))
+        self.first_rows.add(added)
+
+
+def person_keys(person):
+    """``(column to blame, key)`` for each key a person is known by: the ID; name, birth date and phone."""
+    keys = [("national_id", hash(person.national_id))] if person.national_id else []
+    if person.phone:
+        keys.append(("full_name", hash((identity.fold(person.full_name), person.date_of_birth, person.phone))))
+    return keys
+
+
+class FirstRows:
+    """The row that first named each person key, for a file of any length: a temporary SQLite table (on
+    disk, a few MB of cache) where a dict would take 200 MB for a million rows. Keys are 64-bit hashes:
+    two different people sharing one is a chance in ten million in a million-row file."""
+
+    BATCH = 10_000  # keys per query, well under SQLite's limit of bound values
+
+    def __init__(self):
+        self.table = sqlite3.connect("")  # "": a private temporary database, deleted when closed
+        self.table.execute("CREATE TABLE first_row (key INTEGER PRIMARY KEY, row INTEGER NOT NULL)")
+
+    def known(self, keys):
+        """``{key: row}`` of ``keys`` already added."""
+        found = {}
+        for start in range(0, len(keys), self.BATCH):
+            batch = keys[start:start + self.BATCH]
+            found.update(self.table.execute(
+                f"SELECT key, row FROM first_row WHERE key IN ({', '.join('?' * len(batch))})", batch))
+        return found
+
+    def add(self, pairs):
+        self.table.executemany("INSERT INTO first_row (key, row) VALUES (?, ?)", pairs)
+
+
+# --- A file ----
+
+@contextmanager
+def fewer_collections():
+    """An import makes millions of short-lived objects and no reference cycles, but the cyclic collector,
+    run every 700 new objects, rescanned the whole application's objects each time: a third of the
+    importer's time. For the import's length, the objects already alive are set aside and it runs less
+    often (other threads of the process too: they only collect later)."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 # --- A file --------------------------------------------------------------------------------------------
@@ -311,7 +373,7 @@ def check_file(path, filename, context):
     checker = RowChecker(sheet.headers, header_map, replace(context, epoch_1904=sheet.epoch_1904))
     rows = iter(sheet.rows)
     while chunk := list(islice(rows, CHUNK_ROWS)):
-        checked = [checker.check(number, values) for number, values in chunk]
+        checked = checker.check_chunk(chunk)
         for row in checked:
             if not row.errors:
                 row.values = None
@@ -322,25 +384,30 @@ def check_file(path, filename, context):
 # Checked rows travel from the worker process as tuples of plain values: pickling the dataclasses cost
 # 40 µs a row, more than checking it.
 
-PERSON_FIELDS = tuple(name for name in people.PersonData.__dataclass_fields__)
+PERSON_FIELDS = tuple(people.PersonData.__dataclass_fields__)
+PERSON_VALUES = attrgetter(*PERSON_FIELDS)
+BIRTH = PERSON_FIELDS.index("date_of_birth")  # sent as its ordinal: dates pickle slowly
 
 
 def to_wire(rows):
-    return [(row.number, row.values, None if row.person is None else tuple(
-                row.person.date_of_birth.toordinal() if name == "date_of_birth" else getattr(row.person, name)
-                for name in PERSON_FIELDS),
+    return [(row.number, row.values, None if row.person is None else person_tuple(row.person),
              [(dose.number, dose.vaccine_id, dose.day.toordinal(), dose.lot.id, dose.lot.presentation_id,
                dose.site_id) for dose in row.doses],
              row.notes, row.errors, row.id_kind) for row in rows]
+
+
+def person_tuple(person):
+    values = list(PERSON_VALUES(person))
+    values[BIRTH] = values[BIRTH].toordinal()
+    return values
 
 
 def from_wire(items):
     rows = []
     for number, values, person, doses, notes, errors, id_kind in items:
         if person is not None:
-            fields = dict(zip(PERSON_FIELDS, person, strict=True))
-            fields["date_of_birth"] = date.fromordinal(fields["date_of_birth"])
-            person = people.PersonData(**fields)
+            person[BIRTH] = date.fromordinal(person[BIRTH])
+            person = people.PersonData(*person)
         rows.append(Row(number, values, person, [
             Dose(dose_number, vaccine_id, date.fromordinal(day), LotRef(lot_id, presentation_id), site_id)
             for dose_number, vaccine_id, day, lot_id, presentation_id, site_id in doses], notes, errors, id_kind))

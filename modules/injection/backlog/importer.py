@@ -16,7 +16,7 @@ from core.db import db, utcnow
 from core.service_errors import ServiceError
 from modules.injection import people, rules, services
 from modules.injection.backlog import template
-from modules.injection.backlog.checking import context_for
+from modules.injection.backlog.checking import context_for, fewer_collections
 from modules.injection.backlog.worker import checked_chunks
 from modules.injection.models import ImportJob, Person
 from modules.lots.models import Presentation
@@ -126,16 +126,18 @@ def run(path, filename, scope, *, user=None, site_code=None, dry_run=False, prog
             job.rows_total = header.row_count
             db.session.commit()
         summary = Summary(headers=header.headers)
-        for rows in chunks:
-            plan(rows, vaccines)
-            count(rows, summary)
-            if job is not None:
-                if not dry_run:
-                    write(chunk_of(rows), job, user)
-                count_into(job, summary)
-            db.session.commit()  # also ends a dry run's reads: a long read would hold back SQLite's WAL
-            if progress:
-                progress(summary)
+        with fewer_collections():
+            for rows in chunks:
+                plan(rows, vaccines)
+                count(rows, summary)
+                if job is not None:
+                    chunk = chunk_of(rows)
+                    if chunk.doses and not dry_run:
+                        write(chunk, job, user)
+                    count_into(job, summary)
+                db.session.commit()  # also ends a dry run's reads: a long read would hold back SQLite's WAL
+                if progress:
+                    progress(summary)
     finally:
         chunks.close()  # stops the checking process if the import stopped
     if job is not None:

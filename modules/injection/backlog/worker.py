@@ -7,6 +7,7 @@ It is a plain ``python -c`` child, not a multiprocessing one: that would import 
 again (a gunicorn worker, the ``vaxchain`` command, a user's script). Items come back pickled on a pipe of
 their own; the pipe's buffer holds the worker back when the importer is behind, so memory stays bounded.
 """
+import contextlib
 import fcntl
 import os
 import pickle
@@ -17,7 +18,7 @@ from flask import Flask, current_app
 from flask_babel import Babel, force_locale, get_locale
 
 from core.service_errors import ServiceError
-from modules.injection.backlog.checking import check_file, from_wire, to_wire
+from modules.injection.backlog.checking import check_file, fewer_collections, from_wire, to_wire
 from modules.injection.backlog.reader import FileRefused
 
 IN_PROCESS_MAX_BYTES = 1024 * 1024  # smaller files (about 10 000 rows) are checked in the importer's process
@@ -36,19 +37,17 @@ PIPE_BYTES = 1024 * 1024  # a few chunks: the worker checks ahead while the impo
 def from_worker(path, filename, context):
     reading, writing = os.pipe()
     if hasattr(fcntl, "F_SETPIPE_SZ"):
-        try:
+        with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: the default buffer, slower
             fcntl.fcntl(writing, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-        except OSError:  # above /proc/sys/fs/pipe-max-size: the default buffer still works, more slowly
-            pass
-    worker = subprocess.Popen([sys.executable, "-c", f"from {__name__} import main; main()", str(writing)],
-                              stdin=subprocess.PIPE,
-                              pass_fds=[writing], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    command = [sys.executable, "-c", f"from {__name__} import main; main()", str(writing)]
+    worker = subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=[writing],
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     os.close(writing)
     try:
-        with worker.stdin:
-            pickle.dump((str(path), filename, context, current_app.config["BABEL_TRANSLATION_DIRECTORIES"],
-                         str(get_locale())), worker.stdin)
         with os.fdopen(reading, "rb") as items:
+            with worker.stdin:
+                pickle.dump((str(path), filename, context, current_app.config["BABEL_TRANSLATION_DIRECTORIES"],
+                             str(get_locale())), worker.stdin)
             while True:
                 try:
                     kind, item = pickle.load(items)
@@ -91,5 +90,5 @@ def send(items, kind, item):
 
 def main():
     """The worker process's entry: its arguments pickled on stdin, its items to the pipe named by argv."""
-    with os.fdopen(int(sys.argv[1]), "wb") as pipe:
+    with os.fdopen(int(sys.argv[1]), "wb") as pipe, fewer_collections():
         work(pipe, *pickle.load(sys.stdin.buffer))
