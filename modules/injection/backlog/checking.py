@@ -3,13 +3,10 @@ doses' order checked, the vaccine, lot and site known, the same person not twice
 database: what it knows comes in a :class:`Context`, so a big file is checked in a process of its own
 (:mod:`.worker`) while the importer reads and writes the database.
 """
-import gc
 import sqlite3
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import islice
-from operator import attrgetter
 from typing import NamedTuple
 
 from flask_babel import gettext as _
@@ -148,6 +145,7 @@ class RowChecker:
         positions = header_map.positions
         self.columns = {key: (positions.get(key), None if key in UNREPEATED else {}) for key in self.converters}
         self.first_rows = FirstRows()
+        self.dose_outcomes = {}  # (dose number, its cells as typed, their classes) → (Dose or None, errors, notes)
         # Each dose's columns present in the file: a dose is there when one of its cells is filled.
         self.dose_positions = {number: [positions[key] for key in (f"vaccine_{number}", f"date_{number}",
                                                                    f"lot_{number}", f"site_{number}")
@@ -253,6 +251,35 @@ class RowChecker:
         return doses
 
     def dose(self, row, number, previous):
+        """The dose's cells converted and checked (the outcome remembered per group of cells typed: most
+        rows repeat a vaccine, day, lot and site), then its order after the previous dose."""
+        values, width = row.values, len(row.values)
+        typed = tuple(values[index] if index < width else None for index in self.dose_positions[number])
+        key = (number, typed, tuple(value.__class__ for value in typed))  # the class too: 1, 1.0, True are equal
+        outcome = self.dose_outcomes.get(key)
+        if outcome is None:
+            scratch = Row(row.number, values)
+            outcome = (self.converted_dose(scratch, number), scratch.errors, scratch.notes)
+            if len(self.dose_outcomes) < MAX_OUTCOMES:
+                self.dose_outcomes[key] = outcome
+        dose, errors, notes = outcome
+        row.errors += errors
+        row.notes += notes
+        if dose is None:
+            return None
+        if previous is not None and previous.number != number - 1:
+            self.fail(row, f"date_{number}", _("Dose %(n)d is given but dose %(previous)d is missing.", n=number,
+                                               previous=number - 1))
+            return None
+        if previous is not None and dose.day <= previous.day:
+            self.fail(row, f"date_{number}", _("Dose %(n)d is dated %(day)s, not after dose %(previous)d "
+                                               "(%(previous_day)s).", n=number, day=dose.day.strftime("%d/%m/%Y"),
+                                               previous=number - 1, previous_day=previous.day.strftime("%d/%m/%Y")))
+            return None
+        return dose
+
+    def converted_dose(self, row, number):
+        """Dose ``number``'s vaccine, date, lot and site, each known; or ``None`` and the row's errors."""
         context, errors_before = self.context, len(row.errors)
         vaccine = self.read(row, f"vaccine_{number}", required=True)
         day = self.read(row, f"date_{number}", required=True)
@@ -269,15 +296,6 @@ class RowChecker:
             self.fail(row, f"lot_{number}", _("Lot %(lot)s of %(vaccine)s is not registered.", lot=lot_number,
                                               vaccine=vaccine.name))
         if len(row.errors) > errors_before:
-            return None
-        if previous is not None and previous.number != number - 1:
-            self.fail(row, f"date_{number}", _("Dose %(n)d is given but dose %(previous)d is missing.", n=number,
-                                               previous=number - 1))
-            return None
-        if previous is not None and day <= previous.day:
-            self.fail(row, f"date_{number}", _("Dose %(n)d is dated %(day)s, not after dose %(previous)d "
-                                               "(%(previous_day)s).", n=number, day=day.strftime("%d/%m/%Y"),
-                                               previous=number - 1, previous_day=previous.day.strftime("%d/%m/%Y")))
             return None
         return Dose(number, vaccine.id, day, lot, context.sites[site_code])
 
@@ -332,24 +350,6 @@ class FirstRows:
         self.table.executemany("INSERT INTO first_row (key, row) VALUES (?, ?)", pairs)
 
 
-# --- A file ----
-
-@contextmanager
-def fewer_collections():
-    """An import makes millions of short-lived objects and no reference cycles, but the cyclic collector,
-    run every 700 new objects, rescanned the whole application's objects each time: a third of the
-    importer's time. For the import's length, the objects already alive are set aside and it runs less
-    often (other threads of the process too: they only collect later)."""
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
-
-
 # --- A file --------------------------------------------------------------------------------------------
 
 @dataclass
@@ -378,37 +378,3 @@ def check_file(path, filename, context):
             if not row.errors:
                 row.values = None
         yield checked
-
-
-# --- Between processes ------------------------------------------------------------------------------------
-# Checked rows travel from the worker process as tuples of plain values: pickling the dataclasses cost
-# 40 µs a row, more than checking it.
-
-PERSON_FIELDS = tuple(people.PersonData.__dataclass_fields__)
-PERSON_VALUES = attrgetter(*PERSON_FIELDS)
-BIRTH = PERSON_FIELDS.index("date_of_birth")  # sent as its ordinal: dates pickle slowly
-
-
-def to_wire(rows):
-    return [(row.number, row.values, None if row.person is None else person_tuple(row.person),
-             [(dose.number, dose.vaccine_id, dose.day.toordinal(), dose.lot.id, dose.lot.presentation_id,
-               dose.site_id) for dose in row.doses],
-             row.notes, row.errors, row.id_kind) for row in rows]
-
-
-def person_tuple(person):
-    values = list(PERSON_VALUES(person))
-    values[BIRTH] = values[BIRTH].toordinal()
-    return values
-
-
-def from_wire(items):
-    rows = []
-    for number, values, person, doses, notes, errors, id_kind in items:
-        if person is not None:
-            person[BIRTH] = date.fromordinal(person[BIRTH])
-            person = people.PersonData(*person)
-        rows.append(Row(number, values, person, [
-            Dose(dose_number, vaccine_id, date.fromordinal(day), LotRef(lot_id, presentation_id), site_id)
-            for dose_number, vaccine_id, day, lot_id, presentation_id, site_id in doses], notes, errors, id_kind))
-    return rows

@@ -12,11 +12,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core import audit
+from core.collector import fewer_collections
 from core.db import db, utcnow
 from core.service_errors import ServiceError
 from modules.injection import people, rules, services
 from modules.injection.backlog import template
-from modules.injection.backlog.checking import context_for, fewer_collections
+from modules.injection.backlog.checking import context_for
 from modules.injection.backlog.worker import checked_chunks
 from modules.injection.models import ImportJob, Person
 from modules.lots.models import Presentation

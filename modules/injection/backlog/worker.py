@@ -13,12 +13,16 @@ import os
 import pickle
 import subprocess
 import sys
+from datetime import date
+from operator import attrgetter
 
 from flask import Flask, current_app
 from flask_babel import Babel, force_locale, get_locale
 
+from core.collector import fewer_collections
 from core.service_errors import ServiceError
-from modules.injection.backlog.checking import check_file, fewer_collections, from_wire, to_wire
+from modules.injection import people
+from modules.injection.backlog.checking import Dose, LotRef, Row, check_file
 from modules.injection.backlog.reader import FileRefused
 
 IN_PROCESS_MAX_BYTES = 1024 * 1024  # smaller files (about 10 000 rows) are checked in the importer's process
@@ -92,3 +96,37 @@ def main():
     """The worker process's entry: its arguments pickled on stdin, its items to the pipe named by argv."""
     with os.fdopen(int(sys.argv[1]), "wb") as pipe, fewer_collections():
         work(pipe, *pickle.load(sys.stdin.buffer))
+
+
+# --- Checked rows between the processes ------------------------------------------------------------
+# Checked rows travel from the worker process as tuples of plain values: pickling the dataclasses cost
+# 40 µs a row, more than checking it.
+
+PERSON_FIELDS = tuple(people.PersonData.__dataclass_fields__)
+PERSON_VALUES = attrgetter(*PERSON_FIELDS)
+BIRTH = PERSON_FIELDS.index("date_of_birth")  # sent as its ordinal: dates pickle slowly
+
+
+def to_wire(rows):
+    return [(row.number, row.values, None if row.person is None else person_tuple(row.person),
+             [(dose.number, dose.vaccine_id, dose.day.toordinal(), dose.lot.id, dose.lot.presentation_id,
+               dose.site_id) for dose in row.doses],
+             row.notes, row.errors, row.id_kind) for row in rows]
+
+
+def person_tuple(person):
+    values = list(PERSON_VALUES(person))
+    values[BIRTH] = values[BIRTH].toordinal()
+    return values
+
+
+def from_wire(items):
+    rows = []
+    for number, values, person, doses, notes, errors, id_kind in items:
+        if person is not None:
+            person[BIRTH] = date.fromordinal(person[BIRTH])
+            person = people.PersonData(*person)
+        rows.append(Row(number, values, person, [
+            Dose(dose_number, vaccine_id, date.fromordinal(day), LotRef(lot_id, presentation_id), site_id)
+            for dose_number, vaccine_id, day, lot_id, presentation_id, site_id in doses], notes, errors, id_kind))
+    return rows

@@ -1,7 +1,9 @@
 """Importing a backlog file end to end: rows checked and written as history, re-imports adding nothing,
 dry runs writing nothing, every problem named by row and column, and an interrupted import finished by
 importing the same file again."""
+import os
 from datetime import date
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -207,3 +209,30 @@ def test_a_file_the_worker_process_refuses_is_refused_with_its_message(tree, tmp
     with pytest.raises(FileRefused) as caught:
         run(xlsx(tmp_path / "backlog.xlsx", [row()[:2]], headers=headers))
     assert "Ngày sinh" in caught.value.message and counts() == (0, 0)
+
+
+def checking_processes():
+    """This process's children running the backlog worker (Linux /proc)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+            command = (status.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(os.getpid()) and b"backlog.worker" in command:
+            found.append(status.parent.name)
+    return found
+
+
+def test_an_import_that_stops_ends_its_checking_process_and_keeps_nothing_of_the_chunk(tree, tmp_path, monkeypatch):
+    monkeypatch.setattr(worker, "IN_PROCESS_MAX_BYTES", 0)
+
+    def database_gone(chunk, job, user):
+        raise RuntimeError("server closed the connection")
+
+    monkeypatch.setattr(importer, "write", database_gone)
+    with pytest.raises(RuntimeError):
+        run(xlsx(tmp_path / "backlog.xlsx", [row()]))
+    db.session.rollback()
+    assert checking_processes() == [] and counts() == (0, 0)
