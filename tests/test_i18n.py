@@ -99,3 +99,18 @@ def test_numbers_use_vietnamese_separators(app):
             assert format_number(1234567.5) == "1.234.567,5"
         with force_locale("en"):
             assert format_number(1234567.5) == "1,234,567.5"
+
+
+def test_workers_starting_together_compile_the_catalogs_without_tripping_on_each_other(tmp_path):
+    """gunicorn starts its workers at once, each compiling the stale catalogs at start-up."""
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    import translations
+
+    folder = tmp_path / "translations"
+    shutil.copytree(translations.DIRECTORY / "vi", folder / "vi", ignore=shutil.ignore_patterns("*.mo"))
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _n: translations.compile_catalogs(folder), range(8)))
+    assert any(results)
+    assert sorted(path.name for path in (folder / "vi" / "LC_MESSAGES").iterdir()) == ["messages.mo", "messages.po"]

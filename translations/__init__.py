@@ -2,6 +2,7 @@
 
 Importable without Flask, so the build (setup.py), the app at start-up and the tests share it.
 """
+import tempfile
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -22,10 +23,12 @@ def compile_catalogs(directory=DIRECTORY):
             continue
         with po_path.open("rb") as handle:
             catalog = read_po(handle, locale=po_path.parent.parent.name)
-        tmp = mo_path.with_suffix(".mo.tmp")
-        with tmp.open("wb") as handle:
+        # A temporary file of this process's own, then an atomic rename: a worker never reads a half-written
+        # catalog, and workers starting together (gunicorn) do not take each other's file.
+        with tempfile.NamedTemporaryFile(dir=mo_path.parent, prefix=mo_path.name, suffix=".tmp",
+                                         delete=False) as handle:
             write_mo(handle, catalog)
-        tmp.replace(mo_path)  # atomic: a worker never reads a half-written catalog
+        Path(handle.name).replace(mo_path)
         written.append(mo_path)
     return written
 
