@@ -3,13 +3,13 @@
 python-calamine reads a whole sheet into memory (1.5 to 2 bytes per byte of sheet XML: a million-row import
 file, about 1 GB of XML, would take gigabytes). Here the sheet's XML is parsed by lxml's ``iterparse`` as it
 is inflated from the zip, one ``<row>`` at a time, each row dropped once read. Each cell gets the value
-python-calamine 0.9 (calamine 0.36) gives it, so that the importer sees the same values from both readers
+python-calamine 0.9.1 (calamine 0.36) gives it, so that the importer sees the same values from both readers
 (``tests/injection/backlog/test_xlsx_stream.py`` checks that on many files):
 
 - text: shared strings (rich-text runs joined, phonetic ``<rPh>`` runs left out, as Excel shows them), inline
   strings (rich too) and formula strings (``t="str"``), as ``str``. In shared and inline strings, as calamine
   reads them, spaces at the ends of a ``<t>`` without ``xml:space="preserve"`` are dropped (Excel writes it
-  where they matter) and Excel's ``_x00HH_`` escapes of control characters are decoded;
+  where they matter); in those and in formula strings, Excel's ``_x00HH_`` escapes are decoded;
 - numbers as ``float``, whole or not (calamine gives no ``int`` for an .xlsx);
 - numbers whose cell format (the style's ``numFmtId``) is a date or a time, by calamine's rule (built-in
   formats 14-22, 45 and 47; custom formats with d, m, y, h or s outside quotes and brackets: see
@@ -732,7 +732,7 @@ class Workbook:
             chunks, starts, ends = strings
             return chunks[index >> STRING_CHUNK_BITS][starts[index]:ends[index]]
         if t == "str":
-            return text
+            return unescape(text) if "_x" in text else text
         if t == "b":
             return text != "0" if text else ""
         if t in ("e", "inlineStr"):
