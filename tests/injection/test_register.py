@@ -25,6 +25,13 @@ def person(name="Nguyễn Thị Lan", born=date(1990, 5, 17)):
     return someone
 
 
+def earlier_today():
+    """A moment earlier today in Vietnam: an hour ago, or midnight if that was yesterday (the tests run at
+    any hour: just after midnight, "today at 01:00" is still to come)."""
+    now = utcnow().astimezone(LOCAL_ZONE)
+    return max(now - timedelta(hours=1), now.replace(hour=0, minute=0, second=0, microsecond=0))
+
+
 def at(days_ago=0, hour=9):
     """A moment ``days_ago`` days before today, at ``hour`` o'clock in Vietnam."""
     day = (utcnow().astimezone(LOCAL_ZONE) - timedelta(days=days_ago)).date()
@@ -78,7 +85,7 @@ def test_single_dose_vials_open_nothing(site):
 
 
 def test_an_expired_open_vial_is_written_off_before_the_next_registration(site):
-    services.register(person("A"), find_lot("AZ1"), site.site_a, injected_at=at(0, hour=1))
+    services.register(person("A"), find_lot("AZ1"), site.site_a, injected_at=earlier_today())
     [vial] = services.open_vials(site.site_a)
     vial.usable_until = utcnow() - timedelta(minutes=1)  # its 6 hours are over
     services.register(person("B"), find_lot("AZ1"), site.site_a)
@@ -89,7 +96,7 @@ def test_an_expired_open_vial_is_written_off_before_the_next_registration(site):
 
 
 def test_an_expired_vial_is_written_off_by_the_next_multi_dose_draw_at_the_site_whatever_its_lot(site):
-    services.register(person("A"), find_lot("AZ1"), site.site_a, injected_at=at(0, hour=1))
+    services.register(person("A"), find_lot("AZ1"), site.site_a, injected_at=earlier_today())
     [vial] = services.open_vials(site.site_a)
     vial.usable_until = utcnow() - timedelta(minutes=1)
     services.register(person("B"), find_lot("VC1"), site.site_a)  # single-dose: no vial is looked at
@@ -175,7 +182,7 @@ def test_a_lot_held_quarantined_expired_or_absent_at_the_site_is_refused(site):
 
 def test_the_same_day_twice_is_a_duplicate(site):
     someone = person()
-    services.register(someone, find_lot("VC1"), site.site_a, injected_at=at(0, hour=8))
+    services.register(someone, find_lot("VC1"), site.site_a, injected_at=earlier_today())
     with pytest.raises(ServiceError) as refused:
         services.register(someone, find_lot("VC1"), site.site_a)
     assert refused.value.code == "duplicate_injection"
