@@ -3,14 +3,17 @@
 ``record()`` keeps the entry with the caller's session, so it commits or rolls back together with the
 change it describes. Entries are written just before the commit, all in one statement: by then every
 object they name has its id, and a registration (person, dose taken, injection) costs one insert of
-audit rows instead of three.
+audit rows instead of three. Once committed, they are sealed into a keyed hash chain (core/audit_chain.py)
+so that ``vaxchain audit verify`` finds any entry altered or deleted afterwards.
 """
-from flask import has_request_context
+from flask import current_app, has_request_context
 from flask_login import current_user
 from sqlalchemy import event, insert
+from sqlalchemy.exc import SQLAlchemyError
 
+from core import audit_chain
 from core.db import db, utcnow
-from core.models import AuditEntry
+from core.models import AuditEntry, AuditPending
 
 SYSTEM_ACTOR = "system"
 
@@ -35,6 +38,7 @@ def record(action, obj=None, *, object_type=None, object_id=None, details=None, 
 
 
 PENDING = "audit.pending"
+TO_SEAL = "audit.to_seal"
 
 
 @event.listens_for(db.session, "before_commit")
@@ -48,7 +52,22 @@ def write_pending(session):
         session.flush()
     rows = [row if subject is None else {**row, "object_id": None if subject.id is None else str(subject.id)}
             for row, subject in pending]
-    session.connection().execute(insert(AuditEntry.__table__), rows)
+    connection = session.connection()
+    ids = connection.execute(insert(AuditEntry.__table__).returning(AuditEntry.id), rows).scalars().all()
+    connection.execute(insert(AuditPending.__table__), [{"entry_id": entry_id} for entry_id in ids])
+    session.info[TO_SEAL] = True
+
+
+@event.listens_for(db.session, "after_commit")
+def seal_written(session):
+    """Seal the entries just committed. The change is committed whatever happens here: a seal that
+    fails is logged and made by the next one."""
+    if not session.info.pop(TO_SEAL, False):
+        return
+    try:
+        audit_chain.seal(db.engine, audit_chain.chain_key(current_app.config))
+    except SQLAlchemyError as error:
+        current_app.logger.warning("audit entries left pending, to be sealed later: %s", type(error).__name__)
 
 
 @event.listens_for(db.session, "after_transaction_end")

@@ -1,5 +1,6 @@
 """The ``vaxchain`` command line."""
 import functools
+import re
 
 import click
 from flask import current_app
@@ -8,12 +9,13 @@ from flask_babel import force_locale
 from sqlalchemy.exc import OperationalError
 from werkzeug.serving import run_simple
 
-from core import accounts, demo, passwords, roles, schema, tokens
+from core import accounts, audit_chain, backup, demo, passwords, roles, schema, tokens
 from core.app import create_app
 from core.config import ConfigError
 from core.db import db
 from core.plugins import PluginError
 from core.registry import RegistryError
+from core.serving import PathOnlyRequestHandler
 
 # The command line is not a request, so no user or browser picks the language of the messages the
 # services translate; its own texts are English, so theirs are too.
@@ -129,7 +131,8 @@ def serve_command(host, port, debug):
     app = current_app._get_current_object()
     app.debug = debug
     # app.run() refuses to start under a Flask CLI group, so serve through werkzeug directly
-    run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
+    run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True,
+               request_handler=PathOnlyRequestHandler)
 
 
 @cli.command("modules")
@@ -222,3 +225,60 @@ def token_revoke_command(token_id):
     tokens.revoke_token(token)
     db.session.commit()
     click.echo(f"Token {token_id} revoked.")
+
+
+@cli.group("audit")
+def audit_group():
+    """The audit log."""
+
+
+AUDIT_PROBLEMS = {
+    "entry_altered": "entry {0} (position {1}) was altered after it was written",
+    "entry_deleted": "entry {0} (position {1}) was deleted",
+    "seals_missing": "positions {0} to {1} of the chain are missing: entries were removed with their seals",
+    "entry_unsealed": "entry {0} has no seal: it was written outside vaxchain or its seal was removed",
+    "head_lost": "the chain no longer holds the head given for position {0}: entries were removed from its end",
+}
+
+
+@audit_group.command("verify")
+@click.option("--head", help="A head printed by an earlier run (POSITION:CHAIN), to check the end too.")
+@needs_database
+def audit_verify_command(head):
+    """Check that no audit entry was altered or deleted; exit 1 if one was."""
+    if head is not None and not re.fullmatch(r"\d+:[0-9a-f]{64}", head):
+        raise click.BadParameter("expected POSITION:CHAIN as printed by an earlier run", param_hint="'--head'")
+    verdict = audit_chain.verify(db.engine, audit_chain.chain_key(current_app.config), expected_head=head)
+    for kind, first, second in verdict.problems:
+        click.echo(AUDIT_PROBLEMS[kind].format(first, second), err=True)
+    if verdict.problems:
+        raise SystemExit(1)
+    click.echo(f"Audit log intact: {verdict.sealed} entries sealed.")
+    click.echo(f"Head: {verdict.head} (keep it, e.g. with the backups, to check later with --head)")
+
+
+@cli.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@needs_database
+def backup_command(file):
+    """Write a consistent backup of the whole database to FILE, while the app keeps running."""
+    head = audit_chain.head(db.engine, audit_chain.chain_key(current_app.config))
+    try:
+        backup.backup(db.engine, file)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backup written to {file}.")
+    click.echo(f"Audit head: {head} (keep it with the backup; after a restore, "
+               f"`vaxchain audit verify --head {head}` shows that nothing was removed)")
+
+
+@cli.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@needs_database
+def restore_command(file):
+    """Load the backup FILE into the configured database, which must be new and empty."""
+    try:
+        backup.restore(db.engine, file)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Restored {file}. Check it: `vaxchain stock check` and `vaxchain audit verify`.")

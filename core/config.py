@@ -23,6 +23,8 @@ def load_settings(instance_path, overrides=None):
         "SQLALCHEMY_DATABASE_URI": env.get("VAXCHAIN_DATABASE_URL")
         or f"sqlite:///{Path(instance_path) / 'vaxchain.sqlite3'}",
         "SECRET_KEY": env.get("VAXCHAIN_SECRET_KEY"),
+        # the audit log's chain key; unset, derived from the secret key (keep either with the backups)
+        "VAXCHAIN_AUDIT_KEY": env.get("VAXCHAIN_AUDIT_KEY"),
         "VAXCHAIN_MODULES": env.get("VAXCHAIN_MODULES", "all"),
         "VAXCHAIN_PLUGINS": env.get("VAXCHAIN_PLUGINS", ""),
         "VAXCHAIN_ENTRY_POINT_PLUGINS": env.get("VAXCHAIN_ENTRY_POINT_PLUGINS", "1") != "0",
@@ -98,10 +100,12 @@ def normalise_database_url(url):
 
 
 def engine_options(url):
+    # hide_parameters: a database error's message (logged with a 500) never carries a person's ID or phone
     if url.startswith("sqlite"):
         # busy timeout in seconds: writers wait for each other instead of failing at once
-        return {"connect_args": {"timeout": 15}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "connect_args": {"connect_timeout": 10}}
+        return {"connect_args": {"timeout": 15}, "hide_parameters": True}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "connect_args": {"connect_timeout": 10},
+            "hide_parameters": True}
 
 
 def instance_secret_key(instance_path):

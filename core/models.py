@@ -1,8 +1,8 @@
-"""The core's tables: users, their login sessions and API tokens, and the audit log."""
+"""The core's tables: users, their login sessions and API tokens, and the audit log and its seals."""
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import roles
@@ -90,6 +90,24 @@ class AuditEntry(db.Model):
     object_type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class AuditPending(db.Model):
+    """Entries committed but not sealed yet (see core/audit_chain.py); emptied by each seal."""
+
+    __tablename__ = "core_audit_pending"
+
+    entry_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class AuditSeal(db.Model):
+    """An entry's link in the audit chain: its position (no gap) and keyed hash. Append-only."""
+
+    __tablename__ = "core_audit_seal"
+
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chain: Mapped[str] = mapped_column(String(64))
 
 
 class RateLimitHit(db.Model):

@@ -24,6 +24,7 @@ from core import create_app, roles, schema
 from core.accounts import create_user
 from core.cli import cli as vaxchain_cli
 from core.db import db
+from core.serving import PathOnlyRequestHandler
 
 SERVER_URL = os.environ.get("VAXCHAIN_TEST_DATABASE_URL")
 PASSWORD = "correct-horse-battery-9"
@@ -160,7 +161,7 @@ def empty_app(empty_database_url, make_app):
 @pytest.fixture
 def live_server(app):
     """The test's app served by a real threaded HTTP server on a free port; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=PathOnlyRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

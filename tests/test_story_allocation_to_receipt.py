@@ -17,6 +17,7 @@ from modules.warehouse import ledger, locations
 from modules.warehouse import services as stock
 from modules.warehouse.models import Move
 from tests.allocation.conftest import stocked_tree
+from tests.audit_coverage import assert_every_change_audited
 from tests.reports.test_manifest import decode_rows, pdf_text, render
 from tests.transport.test_api import bearer, logger_csv
 from tests.warehouse.helpers import days_from_today, receive_lot, user_at
@@ -118,3 +119,5 @@ def test_from_allocation_to_a_held_receipt(app, runner, tmp_path):
         on_hand = {(code, number): ledger.on_hand(locations.by_code(code).id, lot_ids[number])
                    for code in ("KHO-QG", "KHO-HN") for number in ("AZ-SOON", "AZ-MID", "AZ-LONG")}
     assert sum(on_hand.values()) + 10 == 900
+    with app.app_context():
+        assert_every_change_audited()

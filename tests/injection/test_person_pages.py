@@ -14,6 +14,7 @@ from modules.injection import people, services
 from modules.injection.models import CORRECTION, Injection, Person
 from modules.lots.models import Lot
 from modules.warehouse import locations
+from tests.audit_coverage import assert_every_change_audited
 from tests.conftest import csrf_token, log_in
 from tests.injection.test_pages import LAN, make_world, on_hand, page_of, record_lan
 from tests.transport.test_pages import error_of
@@ -265,6 +266,8 @@ def test_a_merge_folds_the_duplicate_into_the_record_kept(app, client, world):
     html = page_of(client.get(f"/persons/{keep_id}"))
     assert 'class="flash flash-success"' in html and 'data-corrected="no"' in row(html, injection_id)
     assert audited(app, "person.merge") == 1
+    with app.app_context():
+        assert_every_change_audited()
 
 
 @pytest.mark.parametrize("merged_first", [False, True])

@@ -23,6 +23,7 @@ from modules.warehouse.models import (
     Location,
     Move,
 )
+from tests.audit_coverage import assert_every_change_audited
 from tests.conftest import VaxchainCliRunner
 
 
@@ -208,3 +209,9 @@ def test_it_builds_a_new_database_from_nothing(empty_app):
     assert checked.exit_code == 0, checked.output
     with empty_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Location).where(Location.kind == SITE)) >= 6
+
+
+def test_every_change_the_demo_makes_is_in_a_verified_audit_log(demo, runner):
+    assert_every_change_audited()
+    verified = runner.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0, verified.output

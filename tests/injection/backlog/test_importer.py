@@ -16,6 +16,7 @@ from modules.injection.backlog.columns import COLUMNS
 from modules.injection.backlog.reader import FileRefused
 from modules.injection.models import BACKLOG, ImportJob, Injection, Person
 from modules.warehouse import ledger
+from tests.audit_coverage import assert_every_change_audited
 from tests.warehouse.helpers import build_tree, receive_lot, vaccine_with_gtin
 
 HEADERS = [column.header for column in COLUMNS]
@@ -72,6 +73,7 @@ def test_rows_become_history_without_touching_stock_and_a_second_import_adds_not
     assert ledger.on_hand(tree.site_a.id, db.session.scalar(select(Injection.lot_id).limit(1))) in (5, 10)
     _job, again = run(path)
     assert (again.rows_skipped, again.injections_added) == (2, 0) and counts() == (2, 3)
+    assert_every_change_audited()
 
 
 def test_a_dry_run_counts_and_writes_nothing(tree, tmp_path):
