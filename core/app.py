@@ -141,8 +141,13 @@ def check_session_csrf():
         csrf.protect()
 
 
+HSTS = "max-age=31536000"  # a year: once seen over TLS, browsers never fall back to plain HTTP
+
+
 def add_security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 

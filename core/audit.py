@@ -39,6 +39,8 @@ def record(action, obj=None, *, object_type=None, object_id=None, details=None, 
 
 PENDING = "audit.pending"
 TO_SEAL = "audit.to_seal"
+INSERT_ENTRIES = insert(AuditEntry.__table__).returning(AuditEntry.id)
+INSERT_PENDING = insert(AuditPending.__table__)
 
 
 @event.listens_for(db.session, "before_commit")
@@ -53,8 +55,8 @@ def write_pending(session):
     rows = [row if subject is None else {**row, "object_id": None if subject.id is None else str(subject.id)}
             for row, subject in pending]
     connection = session.connection()
-    ids = connection.execute(insert(AuditEntry.__table__).returning(AuditEntry.id), rows).scalars().all()
-    connection.execute(insert(AuditPending.__table__), [{"entry_id": entry_id} for entry_id in ids])
+    ids = connection.execute(INSERT_ENTRIES, rows).scalars().all()
+    connection.execute(INSERT_PENDING, [{"entry_id": entry_id} for entry_id in ids])
     session.info[TO_SEAL] = True
 
 

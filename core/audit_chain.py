@@ -20,7 +20,7 @@ import hmac
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import bindparam, delete, insert, select, text
 
 from core.models import AuditEntry, AuditPending, AuditSeal
 
@@ -50,28 +50,37 @@ def link(key, previous, position, entry):
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+def last_seal(column):
+    """``column`` of the chain's last seal, as a value every row of a query carries (saves a query)."""
+    return select(column).order_by(AuditSeal.position.desc()).limit(1).scalar_subquery()
+
+
+# Built once: a seal runs after every commit that wrote entries, and building statements costs more than
+# running these.
+LOCK_QUIETLY = text("SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(:key)")
+CLAIM_PENDING = delete(AuditPending).returning(AuditPending.entry_id)
+ENTRIES_AFTER_HEAD = (select(*ENTRY_COLUMNS, last_seal(AuditSeal.position), last_seal(AuditSeal.chain))
+                      .where(AuditEntry.id.in_(bindparam("ids", expanding=True))).order_by(AuditEntry.id))
+ADD_SEALS = insert(AuditSeal)
+
+
 def seal(engine, key):
     """Give every pending entry its seal, in id order; returns how many were sealed."""
     with engine.connect().execution_options(writes=True) as connection, connection.begin():
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SET LOCAL synchronous_commit = off"))
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEAL_LOCK})
-        ids = connection.execute(delete(AuditPending).returning(AuditPending.entry_id)).scalars().all()
-        if not ids:
-            return 0
-        head = connection.execute(select(AuditSeal.position, AuditSeal.chain)
-                                  .order_by(AuditSeal.position.desc()).limit(1)).first()
-        position, chain = head if head else (0, "")
-        seals = []
+            connection.execute(LOCK_QUIETLY, {"key": SEAL_LOCK})
+        ids = sorted(connection.execute(CLAIM_PENDING).scalars())
+        seals, position, chain = [], None, ""
         for start in range(0, len(ids), BATCH):
-            batch = sorted(ids)[start:start + BATCH]
-            for entry in connection.execute(select(*ENTRY_COLUMNS).where(AuditEntry.id.in_(batch))
-                                            .order_by(AuditEntry.id)):
+            for *entry, head_position, head_chain in connection.execute(ENTRIES_AFTER_HEAD,
+                                                                        {"ids": ids[start:start + BATCH]}):
+                if position is None:
+                    position, chain = head_position or 0, head_chain or ""
                 position += 1
                 chain = link(key, chain, position, tuple(entry))
-                seals.append({"position": position, "entry_id": entry.id, "chain": chain})
+                seals.append({"position": position, "entry_id": entry[0], "chain": chain})
         if seals:
-            connection.execute(insert(AuditSeal), seals)
+            connection.execute(ADD_SEALS, seals)
         return len(seals)
 
 

@@ -4,16 +4,20 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from core import accounts, audit, i18n, login_sessions, plugins
+from core import accounts, audit, i18n, login_sessions, plugins, rate_limit
 from core.access import login_required, public, roles_required
 from core.authentication import SESSION_TOKEN_KEY
 from core.db import db
 from core.forms import ConfirmForm, LanguageForm, LoginForm, PasswordForm, UserForm
 from core.models import AuditEntry, User
+from core.rate_limit import limited
 from core.roles import ADMIN
 
 bp = Blueprint("core", __name__)
 AUDIT_PAGE = 50
+# Logins per 10 minutes: from one address (a site's staff may share one), and for one username (a password
+# guessed from many addresses); counted for unknown usernames alike, so the limit tells nothing about accounts.
+LOGINS_PER_ADDRESS, LOGINS_PER_USERNAME, LOGIN_WINDOW_SECONDS = 60, 10, 600
 
 
 def safe_next(target):
@@ -31,15 +35,18 @@ def home():
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@limited("login", LOGINS_PER_ADDRESS, LOGIN_WINDOW_SECONDS)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
+        username = accounts.normalise_username(form.username.data)[:64]
+        if not rate_limit.hit("login-username", LOGINS_PER_USERNAME, LOGIN_WINDOW_SECONDS, client=username):
+            abort(429, _("Too many login attempts with this username: wait a few minutes and try again."))
         user = accounts.authenticate(form.username.data, form.password.data)
         if user is None:
-            audit.record("auth.login_failed", object_type="core_user",
-                         details={"username": accounts.normalise_username(form.username.data)[:64]})
+            audit.record("auth.login_failed", object_type="core_user", details={"username": username})
             db.session.commit()
             flash(_("Wrong username or password."), "error")
             return render_template("core/login.html", form=form), 401

@@ -1,13 +1,14 @@
 """Logging in and out, sessions, passwords and CSRF, as a user at a browser meets them."""
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
-from core import roles
+from core import rate_limit, roles
 from core.accounts import find_user
 from core.db import db
 from core.models import AuditEntry, LoginSession, User
-from tests.conftest import PASSWORD, csrf_token, log_in
+from tests.conftest import CSRF_FIELD, PASSWORD, csrf_token, log_in
 
 
 def test_login_with_right_password_opens_the_home_page(client, make_user):
@@ -136,3 +137,46 @@ def test_login_and_logout_are_audited(app, client, make_user):
         actions = db.session.scalars(
             select(AuditEntry.action).where(AuditEntry.actor == username).order_by(AuditEntry.id)).all()
     assert actions == ["auth.login", "auth.logout"]
+
+
+@pytest.fixture
+def one_window(monkeypatch):
+    """Every attempt in one rate-limit window, however long the test takes (windows are fixed)."""
+    monkeypatch.setattr(rate_limit, "utcnow", lambda: datetime(2026, 11, 26, 3, 1, tzinfo=UTC))
+
+
+def test_guessing_one_users_password_is_stopped_even_with_the_right_one(client, make_user, one_window):
+    username = make_user(roles.VIEWER)
+    statuses = [log_in(client, username, f"guess-number-{n}").status_code for n in range(10)]
+    assert set(statuses) == {401}
+    stopped = log_in(client, username)
+    assert stopped.status_code == 429
+    assert "Đăng nhập sai quá nhiều lần" in stopped.get_data(as_text=True)
+
+
+def test_the_username_limit_says_nothing_about_whether_the_account_exists(client, make_user, one_window):
+    for username in (make_user(roles.VIEWER), "nobody-here"):
+        statuses = [log_in(client, username, f"guess-number-{n}").status_code for n in range(11)]
+        assert statuses == [401] * 10 + [429], username
+
+
+def test_one_address_trying_many_usernames_is_stopped(client, one_window):
+    statuses = [log_in(client, f"user{n}", PASSWORD).status_code for n in range(61)]
+    assert statuses == [401] * 60 + [429]
+
+
+def test_behind_tls_the_session_cookie_is_secure_and_browsers_are_told_to_stay_on_https(make_app, make_user):
+    app = make_app(SESSION_COOKIE_SECURE=True)
+    client = app.test_client()
+    with app.app_context():
+        username = make_user(roles.VIEWER)
+    https = "https://vaxchain.example"
+    page = client.get("/login", base_url=https).get_data(as_text=True)
+    token = CSRF_FIELD.search(page).group(1)
+    response = client.post("/login", base_url=https, headers={"Referer": f"{https}/login"},
+                           data={"csrf_token": token, "username": username, "password": PASSWORD})
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in make_app().test_client().get("/login").headers
