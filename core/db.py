@@ -1,9 +1,13 @@
 """The SQLAlchemy handle, the declarative base and the column types every module shares."""
+import functools
+import random
+import time
 from datetime import UTC, datetime
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event, insert, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -142,5 +146,62 @@ def tune_sqlite(engine):
 
     @event.listens_for(engine, "begin")
     def begin(connection):
-        reading = has_request_context() and request.method in READ_ONLY_METHODS
+        reading = (has_request_context() and request.method in READ_ONLY_METHODS
+                   and not connection.get_execution_options().get("writes"))
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+# --- Transactions that lost a race for a lock ----------------------------------------------------------
+
+RETRY_ATTEMPTS = 4
+RETRY_SQLSTATES = {"40P01": "deadlock", "40001": "serialization failure"}
+
+
+def transient_conflict(error):
+    """What made the database give up on a transaction that may simply run again (``None``: another
+    error): a PostgreSQL deadlock or serialization failure, or SQLite's lock wait timing out."""
+    if not isinstance(error, DBAPIError):
+        return None
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in RETRY_SQLSTATES:
+        return RETRY_SQLSTATES[sqlstate]
+    if "database is locked" in str(error.orig):
+        return "database is locked"
+    return None
+
+
+def retry_transaction(work, refusal, attempts=RETRY_ATTEMPTS):
+    """Decorate ``work`` (a request's whole transaction, commit included) to run again, after a short random
+    pause, when the database cancels it for a deadlock or a lock it waited too long for: the database undid
+    it all, so running it again is safe. After ``attempts`` tries ``refusal()`` is raised (a 409 for the
+    API), so no database error reaches the user."""
+
+    @functools.wraps(work)
+    def attempt(*args, **kwargs):
+        for number in range(1, attempts + 1):
+            try:
+                return work(*args, **kwargs)
+            except DBAPIError as error:
+                cause = transient_conflict(error)
+                if cause is None:
+                    raise
+                db.session.rollback()
+                if number == attempts:
+                    current_app.logger.warning("transaction refused after %d attempts, the last ended by a %s (%s)",
+                                               attempts, cause, work.__name__)
+                    raise refusal() from error
+                current_app.logger.warning("transaction retried after a %s (attempt %d, %s)", cause, number,
+                                           work.__name__)
+                time.sleep(random.uniform(0.01, 0.05) * number)  # apart, so they do not collide again
+        raise AssertionError("unreachable")
+
+    return attempt
+
+
+def lock_for_transaction(name):
+    """Make concurrent transactions that call this with the same ``name`` run one after another, till
+    commit or rollback: a PostgreSQL advisory lock on the name's hash. SQLite needs none: its writers
+    already run one at a time (BEGIN IMMEDIATE, see :func:`tune_sqlite`)."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name})

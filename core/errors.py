@@ -1,8 +1,10 @@
 """Error answers: JSON ``{"error": {"code", "message", "field"}}`` under /api, translated pages elsewhere."""
-from flask import g, render_template
+from flask import abort, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from core.access import is_api_request
 from core.api import ApiError, error_response
@@ -33,14 +35,62 @@ MESSAGES = {
     413: _l("The upload is larger than the server accepts."),
     500: _l("The error has been logged. Try again in a moment; if it persists, tell your administrator."),
 }
+NUL_IN_URL = _l("The address holds a NUL character: remove it.")
+UNSTORABLE_MESSAGE = _l("A value cannot be stored: a number too large, or a character such as NUL that text "
+                        "cannot hold. Check what you entered.")
 CSRF_MESSAGE = _l("The form has expired or did not come from this site. Reload the page and try again.")
 TOKEN_REJECTED = _l("The token is invalid, expired or revoked.")
 
 
+ROW_ID_MAX = 2**31 - 1  # the largest id of a row addressed by URL: their ids are INTEGER (PostgreSQL: 32 bits)
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in URLs, up to :data:`ROW_ID_MAX`: a bigger number is no row's id, so the URL matches
+    nothing (404) instead of reaching the database, which fails on it (PostgreSQL: integer out of range; SQLite
+    past 2**63: OverflowError), a 500. The bound is in the regex: a converter refusing a value after its regex
+    matched makes werkzeug answer 405 for a rule of the same path with another method. A route whose ids are
+    BIGINT says so: ``<int(max=...):id>``."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=ROW_ID_MAX, signed=False):  # noqa: A002 (werkzeug's)
+        super().__init__(url_map, fixed_digits, min, max, signed)
+        if not signed and not fixed_digits and max is not None:
+            self.regex = digits_up_to(max)
+
+
+def digits_up_to(limit):
+    """A regex of the decimal numbers from 0 to ``limit`` (leading zeros allowed): the shorter ones, then for
+    each digit of ``limit`` the numbers that share the digits before it and have a smaller one there."""
+    text = str(limit)
+    options = [f"[0-9]{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for index, digit in enumerate(text):
+        if digit != "0":
+            rest = len(text) - index - 1
+            options.append(text[:index] + f"[0-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    options.append(text)
+    return "0*(?:" + "|".join(options) + ")"
+
+
 def init_app(app):
+    # before any blueprint is registered: rules take their converters when they are added
+    app.url_map.converters["int"] = RowIdConverter
     app.register_error_handler(ApiError, api_error)
     app.register_error_handler(ServiceError, service_error)
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(DataError, unstorable_value)
+    app.before_request(refuse_nul_in_url)
+
+
+def refuse_nul_in_url():
+    """A query parameter or path segment holding NUL (``%00``) is refused before any view looks it up:
+    PostgreSQL refuses NUL in any text, even a query's, and no code or name holds one. (Bodies are the
+    readers' to check: parsing them here would come before an upload's own size limit.)"""
+    path_values = [value for value in (request.view_args or {}).values() if isinstance(value, str)]
+    query_values = [value for values in request.args.listvalues() for value in values]
+    if any("\x00" in value for value in path_values + query_values):
+        if is_api_request():
+            raise ApiError(400, "invalid_character", str(NUL_IN_URL))
+        abort(400, description=str(NUL_IN_URL))
 
 
 def api_error(exc):
@@ -54,6 +104,18 @@ def service_error(exc):
         return error_response(exc.status, exc.code, exc.message, exc.field)
     title = TITLES.get(exc.status, TITLES[400])
     return render_template("core/error.html", status=exc.status, title=title, message=exc.message), exc.status
+
+
+def unstorable_value(exc):
+    """The database refused a value (PostgreSQL: a NUL in text, an integer out of range): the input's fault,
+    answered 422 like any bad input, not 500. Input is checked before it gets there (``Fields``, the ``int``
+    converter); this is the net under what a check missed, logged so that the check gets written."""
+    db.session.rollback()
+    current_app.logger.warning("input the database cannot store reached it: %s %s (%s)", request.method,
+                               request.url_rule, type(exc.orig).__name__)
+    if is_api_request():
+        return error_response(422, "unstorable_value", UNSTORABLE_MESSAGE)
+    return render_template("core/error.html", status=422, title=TITLES[422], message=UNSTORABLE_MESSAGE), 422
 
 
 def http_error(exc):

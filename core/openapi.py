@@ -18,8 +18,21 @@ ERROR_RESPONSES = {
     "401": "Missing, invalid, expired or revoked token.",
     "403": "Your role may not do this.",
     "404": "No such record (or not in your locations).",
+    "409": "The record is not in a state that allows this (a shipment already dispatched, a plan already "
+           "approved), or other requests were changing the same stock at that moment: nothing was saved.",
     "422": "The input is well-formed but breaks a business rule.",
 }
+BODY_ERROR_RESPONSES = {"413": "The request body is larger than the server accepts."}
+
+
+CREATING = set()  # (package, view name) of the operations that answer 201 Created, see answers_created
+
+
+def answers_created(view):
+    """Mark an API view (under its ``@api.endpoint``) as answering 201 Created: documented so instead of 200.
+    Known by its package and name: a module's blueprint may gather views from several of its files."""
+    CREATING.add((view.__module__.rpartition(".")[0], view.__name__))
+    return view
 
 
 def build(blueprints, version):
@@ -29,7 +42,8 @@ def build(blueprints, version):
         for doc in blueprint.docs:
             path = prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", doc.rule)
             for method in doc.methods:
-                paths.setdefault(path, {})[method.lower()] = operation(blueprint, doc, path_parameters(doc.rule))
+                paths.setdefault(path, {})[method.lower()] = operation(blueprint, doc, path_parameters(doc.rule),
+                                                                       method)
     return {
         "openapi": "3.1.0",
         "info": {"title": "vaxchain API", "version": version or "0",
@@ -58,16 +72,18 @@ def path_parameters(rule):
             for converter, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule)]
 
 
-def operation(blueprint, doc, path_params):
+def operation(blueprint, doc, path_params, method="GET"):
+    success = "201" if (blueprint.import_name.rpartition(".")[0], doc.endpoint) in CREATING else "200"
     op = {
         "operationId": f"{blueprint.name}.{doc.endpoint}",
         "summary": doc.summary,
         "tags": [doc.tag],
-        "responses": {"200": {"description": "OK"}},
+        "responses": {success: {"description": "Created" if success == "201" else "OK"}},
     }
     if doc.response_schema:
-        op["responses"]["200"]["content"] = {"application/json": {"schema": doc.response_schema}}
-    for status, text in ERROR_RESPONSES.items():
+        op["responses"][success]["content"] = {"application/json": {"schema": doc.response_schema}}
+    errors = {**ERROR_RESPONSES, **(BODY_ERROR_RESPONSES if method in ("POST", "PUT", "PATCH") else {})}
+    for status, text in sorted(errors.items()):
         op["responses"][status] = {"description": text, "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     if doc.public:

@@ -15,6 +15,7 @@ from core import roles
 from core.access import EVERYWHERE, location_scope
 from core.api import PAGINATION_PARAMETERS, ApiBlueprint, json_body, page_schema, paginate
 from core.db import db
+from core.openapi import answers_created
 from core.service_errors import NotFoundError
 from modules.allocation import services
 from modules.allocation.models import STATES, STRATEGIES, Plan, PlanLine, Target
@@ -108,6 +109,7 @@ CODE_PARAMETER = {"name": "code", "in": "path", "required": True, "schema": STRI
               summary="Preview an allocation: a draft plan with each destination's share in whole vials (or "
                       "packs), within the usable stock at the source, shortages shown. Nothing moves until "
                       "it is approved. Errors name the field, `destinations[i]` for a destination.")
+@answers_created
 def create():
     fields = Fields(json_body(), CREATE_REQUEST["properties"])
     presentation = lots.presentation_by_code(fields.text("vaccine", required=True))

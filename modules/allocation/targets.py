@@ -18,7 +18,7 @@ from core import audit
 from core.db import db
 from core.service_errors import ServiceError
 from modules.allocation.models import Target
-from modules.warehouse.admin_units import AdminUnitFileError, Problems, csv_rows, read_text
+from modules.warehouse.admin_units import MAX_CODE, AdminUnitFileError, Problems, csv_rows, read_text
 from modules.warehouse.models import AdminUnit
 
 COLUMNS = ("code", "population")
@@ -96,7 +96,9 @@ def read_rows(path_or_file, allowed=None):
         else:
             lines[code] = number
             rows[code] = population
-    known = set(db.session.scalars(select(AdminUnit.code).where(AdminUnit.code.in_(lines))))
+    # Only what could be a unit's code is looked up: PostgreSQL refuses a NUL byte in a query parameter.
+    plausible = [code for code in lines if code.isascii() and code.isalnum() and len(code) <= MAX_CODE]
+    known = set(db.session.scalars(select(AdminUnit.code).where(AdminUnit.code.in_(plausible))))
     if allowed is not None:
         known &= allowed
     for code, number in lines.items():

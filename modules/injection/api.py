@@ -16,14 +16,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from core import roles
+from core.access import location_scope
 from core.api import ApiBlueprint, ApiError, json_body
-from core.db import db
+from core.db import db, lock_for_transaction
+from core.openapi import answers_created
 from core.service_errors import ConflictError, NotFoundError, ServiceError
-from modules.injection import certificates, people, services, signing
+from modules.injection import certificates, identity, people, services, signing
 from modules.injection.models import GENDERS, Injection
 from modules.lots import services as lots
 from modules.lots.models import Lot, Presentation
-from modules.warehouse.api import BOOLEAN, DAY, INTEGER, STRING, Fields, bad_input, nullable
+from modules.warehouse.api import BOOLEAN, DAY, INTEGER, STRING, Fields, bad_input, nullable, retried
 
 api = ApiBlueprint("injection", __name__)
 
@@ -60,9 +62,13 @@ CERTIFICATE = {"type": "object", "properties": {
 INJECTION_RESPONSE = {"type": "object", "properties": {
     "id": INTEGER, "person_id": INTEGER, "dose_number": INTEGER, "certificate": CERTIFICATE,
     "next_dose_due": {"type": ["string", "null"], "format": "date"}}}
+MASKED = ("Whole for site staff, integrators and admins, on the record of someone dosed at their locations or "
+          "recorded by them; otherwise its last 4 digits (\"••••••••3456\"): Decree 13/2023 on personal data "
+          "protection.")
 PERSON_SCHEMA = {"type": "object", "properties": {
-    "id": INTEGER, "national_id": nullable("string"), "full_name": STRING, "gender": STRING,
-    "date_of_birth": DAY, "phone": nullable("string"), "admin_unit": nullable("string"), "address": STRING,
+    "id": INTEGER, "national_id": {**nullable("string"), "description": MASKED}, "full_name": STRING,
+    "gender": STRING, "date_of_birth": DAY, "phone": {**nullable("string"), "description": MASKED},
+    "admin_unit": nullable("string"), "address": STRING,
     "doses": {"type": "array", "items": {"type": "object", "properties": {
         "id": INTEGER, "dose_number": INTEGER, "date": DAY, "vaccine": STRING, "lot": STRING, "site": STRING}}},
     "certificate": CERTIFICATE, "next_dose_due": {"type": ["string", "null"], "format": "date"}}}
@@ -77,10 +83,15 @@ def injection_json(injection, certificate):
 
 
 def person_json(person):
+    """The person; ID and phone numbers whole only for those who may read them (``services.reads_whole_numbers``),
+    else by their last digits."""
     history = services.history(person)
     certificate = services.certificate_of(person)
-    return {"id": person.id, "national_id": person.national_id, "full_name": person.full_name,
-            "gender": person.gender, "date_of_birth": person.date_of_birth.isoformat(), "phone": person.phone,
+    whole = services.reads_whole_numbers(person, current_user, location_scope(current_user),
+                                         registrar=current_user.has_role(*REGISTRARS))
+    return {"id": person.id, "national_id": identity.shown(person.national_id, whole) or None,
+            "full_name": person.full_name, "gender": person.gender, "date_of_birth": person.date_of_birth.isoformat(),
+            "phone": identity.shown(person.phone, whole) or None,
             "admin_unit": person.admin_unit_code, "address": person.address,
             "doses": [{"id": dose.id, "dose_number": dose.dose_number, "date": dose.injected_on.isoformat(),
                        "vaccine": dose.presentation.code, "lot": dose.lot.lot_number, "site": dose.site.code}
@@ -98,18 +109,23 @@ def person_json(person):
               summary="Register a live injection at one of your sites: the person is found (by ID, or by name, "
                       "birth date and phone) or created, the dose rules are checked and one dose is taken from the "
                       "site's stock, all or nothing. Errors name the field, `person.national_id` for the person.")
+@retried
+@answers_created
 def register():
     key = idempotency_key()
     for attempt in (1, 2):
+        if key is not None:  # the same key sent twice at once: the second waits, then finds the first's record
+            lock_for_transaction(f"injection.idempotency:{key}")
         earlier = by_key(key)
         if earlier is not None:
             return replay(earlier)
-        payload = register_once(key)
         try:
+            payload = register_once(key)
             db.session.commit()
         except IntegrityError:
-            # A concurrent request committed the same key, or created the same new person, first:
-            # start again, and find what it wrote.
+            # A concurrent request committed the same key, or created the same new person, first (seen
+            # when the new person is written, on PostgreSQL, or at the commit): start again, and find
+            # what it wrote.
             db.session.rollback()
             if attempt == 2:
                 raise ConflictError(_("Another registration for this person was saved at the same moment: check "
@@ -212,7 +228,8 @@ def person_list():
     national_id, text = request.args.get("national_id"), request.args.get("q")
     if (national_id is None) == (text is None):
         raise bad_input("invalid_parameter", _("Give national_id or q."), "q")
-    found = people.search(national_id if national_id is not None else text)
+    found = services.search_within(national_id if national_id is not None else text, location_scope(current_user),
+                                   current_user, registrar=current_user.has_role(*REGISTRARS))
     if national_id is not None:
         found = [person for person in found if person.national_id == national_id.strip()]
     return jsonify({"items": [person_json(person) for person in found]})
@@ -221,7 +238,18 @@ def person_list():
 @api.endpoint("/persons/<int:person_id>", roles=LOOKERS, response_schema=PERSON_SCHEMA,
               summary="A person with their doses and certificate")
 def person_show(person_id):
-    return jsonify(person_json(people.get_person(person_id)))
+    return jsonify(person_json(visible_person(person_id)))
+
+
+def visible_person(person_id):
+    """The person (followed to the record kept after a merge), if the caller may look into their record
+    (``services.visible_people``); anyone else is as unknown as a wrong id (find them by their whole ID or
+    phone number)."""
+    person = people.get_person(person_id)
+    if not services.is_visible(person, location_scope(current_user), current_user,
+                               registrar=current_user.has_role(*REGISTRARS)):
+        raise NotFoundError(_("No person with id %(id)s.", id=person_id), None, "unknown_person")
+    return person
 
 
 # --- Certificates -------------------------------------------------------------------------------------
@@ -248,7 +276,7 @@ LANG_PARAMETER = {"name": "lang", "in": "query", "schema": {"type": "string", "e
 @api.endpoint("/persons/<int:person_id>/certificate", roles=LOOKERS, response_schema=CERTIFICATE_SCHEMA,
               summary="A person's certificate: status, colour, doses and the signed QR payload")
 def certificate(person_id):
-    found = certificates.certificate_for(people.get_person(person_id))
+    found = certificates.certificate_for(visible_person(person_id))
     status = found.status
     return jsonify({"person_id": found.person.id, "status": status.status, "color": status.color,
                     "next_dose_due": status.next_dose_due.isoformat() if status.next_dose_due else None,
@@ -264,7 +292,7 @@ def certificate_pdf(person_id):
         lang = "en" if locale is not None and locale.language == "en" else "vi"
     if lang not in ("vi", "en"):
         raise bad_input("invalid_parameter", _("lang must be vi or en."), "lang")
-    pdf = certificates.certificate_pdf(certificates.certificate_for(people.get_person(person_id)), lang)
+    pdf = certificates.certificate_pdf(certificates.certificate_for(visible_person(person_id)), lang)
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="certificate-{person_id}.pdf"'})
 

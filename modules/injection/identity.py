@@ -26,6 +26,7 @@ from types import MappingProxyType
 
 from flask_babel import gettext as _
 
+from core import roles
 from core.service_errors import ServiceError
 
 MALE, FEMALE = "male", "female"
@@ -112,8 +113,8 @@ def clean_text(value: object) -> str:
     one space; letter case as typed. ``None`` → ``""``. For names and addresses."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFC", str(value)).translate(_INVISIBLE)
-    return " ".join(text.split())
+    # NFC last: an invisible character dropped between a letter and its accent lets them compose
+    return unicodedata.normalize("NFC", " ".join(str(value).translate(_INVISIBLE).split()))
 
 
 def clean_name(value: object, field: str = "full_name") -> str:
@@ -288,3 +289,19 @@ def mask(number, shown=4):
     if not number:
         return ""
     return "•" * max(len(number) - shown, 0) + number[-shown:]
+
+
+# --- Who reads ID and phone numbers whole ------------------------------------------------------------
+# Health data is sensitive personal data (Decree 13/2023/NĐ-CP on personal data protection): whole ID and
+# phone numbers go only to those whose work is to identify and call people — site staff, integrators'
+# systems (which match records by them) and admins; everybody else reads their last digits.
+WHOLE_NUMBER_ROLES = frozenset({roles.SITE_STAFF, roles.INTEGRATOR, roles.ADMIN})
+
+
+def reads_whole_numbers(user):
+    return bool(user is not None and user.is_authenticated and user.role in WHOLE_NUMBER_ROLES)
+
+
+def shown(number, whole, digits=4):
+    """``number`` as a reader sees it: whole, or masked but for its last ``digits``; ``""`` when none."""
+    return (number or "") if whole else mask(number, digits)

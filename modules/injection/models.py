@@ -115,7 +115,20 @@ class DailyTally(db.Model):
 
 class ImportJob(db.Model):
     """One import of a backlog file. Its counts are written in the same transaction as each chunk of
-    rows, so they always match what the database holds, also after a crash (status stays "running")."""
+    rows, so they always match what the database holds, also after a crash.
+
+    Status: "running", then "done"; "failed" when the import stopped on an error it could tell (a file it
+    cannot read, the database lost), with ``message`` saying why; "interrupted" when the process running it
+    vanished (killed, a crash, a restart of the server) without a word. What was written stays either way,
+    and importing the same file again adds exactly the rest.
+
+    A vanished process cannot mark its own job, so others do: the process running a job records itself as
+    ``owner`` ("host:pid") and refreshes ``heartbeat_at`` with every chunk. A running job counts as
+    interrupted (and is stored so) when its owner is gone: on the same host, no live process has its pid
+    (or, for the owner process itself, no import of that job is still going on in it); from another host,
+    which cannot see that process, when its heartbeat is older than ``importer.STALE_AFTER``. This is
+    checked when an import starts and whenever the import pages show the job.
+    """
 
     __tablename__ = "injection_import_job"
     __table_args__ = (Index("ix_injection_import_job_file", "file_sha256"),)
@@ -138,3 +151,5 @@ class ImportJob(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    owner: Mapped[str | None] = mapped_column(String(255))  # "host:pid" of the process running it
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its last sign of life (a chunk)

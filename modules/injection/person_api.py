@@ -15,9 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from core.access import location_scope
 from core.api import json_body
 from core.db import db
+from core.openapi import answers_created
 from core.service_errors import ConflictError, NotFoundError
 from modules.injection import people, services
-from modules.injection.api import PERSON_REQUEST, PERSON_SCHEMA, REGISTRARS, api, person_json
+from modules.injection.api import PERSON_REQUEST, PERSON_SCHEMA, REGISTRARS, api, person_json, visible_person
 from modules.injection.models import Injection, Person
 from modules.warehouse.api import BOOLEAN, DAY, INTEGER, MAX_NOTE, STRING, Fields
 
@@ -48,7 +49,7 @@ CORRECTION_SCHEMA = {"type": "object", "properties": {
                       "empties an optional one), with the checks of a new person. A change that would make them "
                       "a duplicate of someone else is refused (409 `duplicate_person`): merge instead.")
 def person_update(person_id):
-    person = people.get_person(person_id)
+    person = visible_person(person_id)
     data = patched(person, Fields(json_body(), PERSON_PATCH["properties"]))
     people.update_person(person, data, user=current_user)
     return committed(person_json(person))
@@ -68,7 +69,7 @@ def patched(person, fields):
                       "already merged. Answers the person kept.")
 def person_merge(person_id):
     duplicate_id = Fields(json_body(), MERGE_REQUEST["properties"]).integer("duplicate_id", required=True)
-    keep, duplicate = record(person_id, None), record(duplicate_id, "duplicate_id")
+    keep, duplicate = record(person_id, None), record(duplicate_id, "duplicate_id")  # both within reach
     people.merge(keep, duplicate, user=current_user)
     return committed(person_json(keep))
 
@@ -76,7 +77,7 @@ def person_merge(person_id):
 def record(person_id, field):
     """The person recorded with this id, not followed to the record it may have been merged into."""
     person = db.session.get(Person, person_id) if 0 < person_id <= MAX_ID else None
-    if person is None:
+    if person is None or not services.is_visible(person, location_scope(current_user), current_user, registrar=True):
         raise NotFoundError(_("No person with id %(id)s.", id=person_id), field, "unknown_person")
     return person
 
@@ -99,6 +100,7 @@ def committed(payload):
               summary="Cancel a wrongly recorded injection given at one of your sites, with the reason: a "
                       "correction record reverses it, and a live injection's dose goes back to the site's stock. "
                       "Answers 201 with the correction; 409 `already_corrected` the second time.")
+@answers_created
 def injection_correct(injection_id):
     reason = Fields(json_body(), CORRECT_REQUEST["properties"]).text("reason", required=True, longest=MAX_NOTE)
     injection = injection_in_scope(injection_id)

@@ -24,7 +24,18 @@ from core.service_errors import ServiceError
 from modules.injection import people, services
 from modules.injection.forms import PersonForm, SearchForm, too_long
 from modules.injection.models import BACKLOG, LIVE, Injection, Person
-from modules.injection.views import PERSON_FIELDS, REGISTRARS, bp, field_errors, is_id, person_or_404, show_at
+from modules.injection.views import (
+    PERSON_FIELDS,
+    REGISTRARS,
+    bp,
+    field_errors,
+    found_people,
+    is_id,
+    person_or_404,
+    remember_found,
+    show_at,
+    visible_or_404,
+)
 
 READERS = (SITE_STAFF, WAREHOUSE_MANAGER, VIEWER)  # those who look people up through the API, integrators aside
 EDITORS = REGISTRARS
@@ -66,7 +77,7 @@ def searched(leave_out=None):
     text = (form.q.data or "").strip()
     if not text or form.q.errors:
         return form, text, None
-    matches = [person for person in people.search(text) if person.id != leave_out]
+    matches = [person for person in found_people(text) if person.id != leave_out]
     certificates = services.certificates_of(matches)
     return form, text, [(person, certificates[person.id]) for person in matches]
 
@@ -87,10 +98,19 @@ def merged_into(person_id, kept, endpoint):
 
 
 def person_page(person, status=200, refused=None):
-    """The person's page; ``refused``: ``(injection id, form)`` of a correction to show again with its error."""
+    """The person's page; ``refused``: ``(injection id, form)`` of a correction to show again with its error.
+    ID and phone numbers show their last digits (a busy site's screen is read over shoulders); ``?numbers=whole``
+    shows them whole to those who may read them."""
+    may_read = may_read_whole_numbers(person)
     return render_template("injection/person.html", person=person, rows=record_rows(person, refused),
-                           certificate=services.certificate_of(person),
-                           may_edit=current_user.has_role(*EDITORS)), status
+                           certificate=services.certificate_of(person), may_edit=current_user.has_role(*EDITORS),
+                           may_read_whole_numbers=may_read,
+                           whole_numbers=may_read and request.args.get("numbers") == "whole"), status
+
+
+def may_read_whole_numbers(person):
+    return services.reads_whole_numbers(person, current_user, location_scope(current_user),
+                                        registrar=current_user.has_role(*REGISTRARS))
 
 
 def record_rows(person, refused):
@@ -132,6 +152,7 @@ def edit_person(person_id):
     except ServiceError as error:
         db.session.rollback()
         twin = people.duplicate_of(people.cleaned(data)[0]) if error.code == "duplicate_person" else None
+        remember_found([twin] if twin is not None else [])  # offered for a merge: its record must open
         shown = show_at(form, PERSON_FIELDS, error)
         return edit_page(person, form, 422, form_error=None if shown else error.message, twin=twin)
     db.session.commit()
@@ -206,7 +227,7 @@ def record_or_404(value):
     found = db.session.get(Person, int(value)) if is_id(value) else None
     if found is None:
         abort(404)
-    return found
+    return visible_or_404(found)
 
 
 # --- Correcting ------------------------------------------------------------------------------------

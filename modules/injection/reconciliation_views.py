@@ -19,7 +19,7 @@ from core.clock import local_today
 from core.db import db
 from core.roles import LOGISTICS_OFFICER, SITE_STAFF, VIEWER, WAREHOUSE_MANAGER
 from core.service_errors import ServiceError
-from modules.injection import identity, reconciliation
+from modules.injection import exports, identity, reconciliation
 from modules.injection.reminders_views import shown_phone
 from modules.lots.models import Lot
 from modules.warehouse import locations
@@ -33,6 +33,7 @@ bp = Blueprint("reconciliation", __name__, template_folder="templates")
 READERS = (VIEWER, WAREHOUSE_MANAGER, LOGISTICS_OFFICER, SITE_STAFF)
 TALLIERS = (SITE_STAFF,)
 RECALL_READERS = (WAREHOUSE_MANAGER, LOGISTICS_OFFICER, VIEWER)
+RECALL_EXPORTERS = (WAREHOUSE_MANAGER,)  # who recall lots (warehouse.lot_recall): the list of people to trace
 RECALL_ENDPOINT = "reconciliation.recipients"
 DEFAULT_DAYS = 7
 MAX_DAYS = 92
@@ -198,6 +199,8 @@ def recipients(lot_id):
     lot = db.get_or_404(Lot, lot_id)
     ids = scope_ids(location_scope(current_user))
     if request.args.get("format") == "xlsx":
+        if not current_user.has_role(*RECALL_EXPORTERS):
+            abort(403)
         return recipients_workbook(lot, reconciliation.each_recipient(lot, ids))
     page = request.args.get("page", 1, type=int)
     injections, people = reconciliation.recipient_counts(lot, ids)
@@ -207,7 +210,8 @@ def recipients(lot_id):
     rows = reconciliation.recipients(lot, ids, RECIPIENTS_PAGE, (page - 1) * RECIPIENTS_PAGE)
     return render_template("reconciliation/recipients.html", lot=lot, rows=rows, injections=injections,
                            people=people, page=page, pages=pages,
-                           export_url=url_for(".recipients", lot_id=lot.id, format="xlsx"))
+                           export_url=url_for(".recipients", lot_id=lot.id, format="xlsx")
+                           if current_user.has_role(*RECALL_EXPORTERS) else None)
 
 
 def recall_list(lot, user):
@@ -221,9 +225,17 @@ def recall_list(lot, user):
 
 
 def recipients_workbook(lot, rows):
-    lines = ([row.person.full_name, row.person.date_of_birth, shown_phone(row.person.phone),
-              identity.mask(row.person.national_id) or "—", row.dose_number, row.day, row.site.code, row.site.name]
-             for row in rows)
-    content = xlsx_bytes([str(column) for column in RECIPIENT_COLUMNS], lines,
+    written = [0]
+
+    def lines():
+        for row in rows:
+            written[0] += 1
+            yield [row.person.full_name, row.person.date_of_birth, shown_phone(row.person.phone),
+                   identity.mask(row.person.national_id) or "—", row.dose_number, row.day, row.site.code,
+                   row.site.name]
+
+    content = xlsx_bytes([str(column) for column in RECIPIENT_COLUMNS], lines(),
                          title=_("Lot %(lot)s", lot=lot.lot_number))
+    exports.audited("reconciliation.recipients", written[0], ("full_name", "date_of_birth", "phone", "national_id"),
+                    lot=lot.lot_number)
     return attachment(content, f"nguoi-tiem-lo-{lot.id}.xlsx")

@@ -1,7 +1,8 @@
 """The due doses page, ``/due``: who, at the user's sites, is due or overdue for their next dose in a range of
 days — of their primary series, or a booster — with an xlsx export. Thin over ``reminders.due_between``; a site
-outside the user's scope is a 404. Viewers see phone numbers masked but for their last digits, on the page and in
-the export."""
+outside the user's scope is a 404. Phone numbers are whole for those who call people (site staff, admins) and
+masked but for their last digits for everybody else; the export, a list of people to call, is theirs alone
+(403 otherwise) and each one is in the audit log."""
 from datetime import timedelta
 
 from flask import Blueprint, abort, render_template, request, url_for
@@ -14,7 +15,7 @@ from wtforms import ValidationError
 from core.access import EVERYWHERE, location_scope, roles_required
 from core.clock import local_today
 from core.roles import SITE_STAFF, VIEWER, WAREHOUSE_MANAGER
-from modules.injection import identity, reminders, rules
+from modules.injection import exports, identity, reminders, rules
 from modules.warehouse import locations
 from modules.warehouse.forms import ChoiceField, DayField, FilterForm
 from modules.warehouse.models import SITE
@@ -23,6 +24,7 @@ from reports.excel import MIMETYPE, xlsx_bytes
 bp = Blueprint("reminders", __name__, template_folder="templates")
 
 READERS = (SITE_STAFF, WAREHOUSE_MANAGER, VIEWER)
+EXPORTERS = (SITE_STAFF,)  # who call the people due: the export is their list of calls
 DAYS_BEFORE, DAYS_AFTER = 30, 7  # the default range: overdue for up to a month, due within a week
 SHOWN_PHONE_DIGITS = 3
 COLUMNS = (_l("Name"), _l("Phone"), _l("Dose due"), _l("Kind of dose"), _l("Vaccine"), _l("Due date"), _l("Status"),
@@ -42,10 +44,8 @@ class DueFilterForm(FilterForm):
 
 @bp.app_template_filter("shown_phone")
 def shown_phone(phone):
-    """The phone as the current user may see it: viewers (dashboards, not care) get its last digits only."""
-    if current_user.role == VIEWER:
-        return identity.mask(phone, SHOWN_PHONE_DIGITS) or "—"
-    return phone or "—"
+    """The phone as the current user may see it: whole for those who call people, else its last digits."""
+    return identity.shown(phone, identity.reads_whole_numbers(current_user), SHOWN_PHONE_DIGITS) or "—"
 
 
 def status_text(reminder, today):
@@ -71,11 +71,14 @@ def due():
     # An empty "from" lists however long overdue; an empty "until" is the default one.
     due_list = reminders.due_between(site_ids, form.since.data, form.until.data or default_until) if valid else []
     if valid and request.args.get("format") == "xlsx":
-        return workbook(due_list, today)
+        if not current_user.has_role(*EXPORTERS):
+            abort(403)
+        return workbook(due_list, today, form.site.data)
     export = url_for(".due", site=form.site.data or None, since=form.since._value(), until=form.until._value(),
                      format="xlsx")
     return render_template("reminders/due.html", form=form, due=due_list, today=today, columns=COLUMNS,
-                           phone=shown_phone, kind=kind_text, export_url=export, sites=sites), 200 if valid else 422
+                           phone=shown_phone, kind=kind_text, sites=sites,
+                           export_url=export if current_user.has_role(*EXPORTERS) else None), 200 if valid else 422
 
 
 def chosen_site_ids(code, sites, scope):
@@ -90,9 +93,10 @@ def chosen_site_ids(code, sites, scope):
     return None if scope is EVERYWHERE else [site.id for site in sites]
 
 
-def workbook(due_list, today):
+def workbook(due_list, today, site_code):
     rows = ([reminder.full_name, shown_phone(reminder.phone), reminder.dose_number, kind_text(reminder),
              reminder.vaccine, reminder.due_on, status_text(reminder, today), reminder.site] for reminder in due_list)
     content = xlsx_bytes([str(column) for column in COLUMNS], rows, title=_("Doses due"))
+    exports.audited("reminders.due", len(due_list), ("full_name", "phone"), site=site_code or None)
     filename = f"mui-den-han-{today:%Y-%m-%d}.xlsx"
     return content, 200, {"Content-Type": MIMETYPE, "Content-Disposition": f'attachment; filename="{filename}"'}

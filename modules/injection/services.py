@@ -4,14 +4,15 @@ their usable time runs out or the site closes its session. The caller commits.""
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
 
 from core import audit, plugins
+from core.access import EVERYWHERE
 from core.clock import LOCAL_ZONE, local_date, local_today
 from core.db import db, insert_rows, utcnow
 from core.service_errors import ConflictError, ServiceError
-from modules.injection import rules
+from modules.injection import identity, people, rules
 from modules.injection.models import BACKLOG, CORRECTION, LIVE, Injection, OpenVial, Person
 from modules.lots import services as lots
 from modules.warehouse import ledger, locations
@@ -280,3 +281,56 @@ def record_of(person):
              .options(joinedload(Injection.presentation), joinedload(Injection.lot), joinedload(Injection.site))
              .order_by(Injection.injected_on, Injection.id))
     return [(injection, correction) for injection, correction in db.session.execute(query)]
+
+
+# --- Who may look into whose record ------------------------------------------------------------------
+
+def visible_people(person_list, scope, user=None, registrar=False):
+    """Those of ``person_list`` a user acting on the locations ``scope`` may look into: people given a dose
+    (on their record, or on one merged into it) at one of those locations, people ``user`` recorded, and for a
+    ``registrar`` (who registers doses) people given no dose anywhere yet, whose first may be given at any site.
+    People belong to no location, their injections do: this keeps a person's record within the provinces
+    that cared for them, so that ids guessed in turn find nothing else."""
+    if scope is EVERYWHERE or not person_list:
+        return list(person_list)
+    owner = func.coalesce(Person.merged_into_id, Person.id)
+    ids = [person.id for person in person_list]
+    here = func.max(case((Injection.site_id.in_(sorted(scope)), 1), else_=0))
+    dosed = dict(db.session.execute(select(owner, here).join(Injection, Injection.person_id == Person.id).where(
+        or_(Person.id.in_(ids), Person.merged_into_id.in_(ids))).group_by(owner)).all())
+    return [person for person in person_list if dosed.get(person.id) or (registrar and person.id not in dosed)
+            or (user is not None and person.created_by == user.id)]
+
+
+def is_visible(person, scope, user=None, registrar=False):
+    return bool(visible_people([person], scope, user, registrar))
+
+
+def reads_whole_numbers(person, user, scope, registrar=False):
+    """May ``user`` read ``person``'s ID and phone numbers whole? Only in a role that identifies and calls
+    people (``identity.WHOLE_NUMBER_ROLES``), on the record of someone within reach by :func:`visible_people`
+    — not of someone found elsewhere by typing one of their numbers."""
+    return identity.reads_whole_numbers(user) and is_visible(person, scope, user, registrar)
+
+
+def found_by_identifier(person, text):
+    """Was ``person`` found by typing their whole ID or phone number (so the one searching has them, or their
+    papers, at hand) rather than the start of a name?"""
+    digits = "".join((text or "").split()).lstrip("+")
+    if not digits.isdigit():
+        return False
+    try:
+        phone = identity.normalise_phone(digits)
+    except ServiceError:
+        phone = None
+    return digits == person.national_id or (phone is not None and phone == person.phone)
+
+
+def search_within(text, scope, user=None, registrar=False):
+    """``people.search(text)`` narrowed to the people the user may look into (see :func:`visible_people`), and
+    for a ``registrar`` those found by their whole ID or phone number: the person at a site's desk may have
+    had a dose anywhere."""
+    found = people.search(text)
+    visible = {person.id for person in visible_people(found, scope, user, registrar)}
+    return [person for person in found
+            if person.id in visible or (registrar and found_by_identifier(person, text))]

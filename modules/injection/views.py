@@ -7,7 +7,7 @@ CSRF and say which form they are (``step``: ``person`` or ``dose``). Thin over `
 a refused submission rolls back, shows the service's message next to the field it names and answers 422.
 A site, injection or person outside the user's sites is a 404.
 """
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -31,6 +31,7 @@ bp = Blueprint("injection", __name__, template_folder="templates", static_folder
                static_url_path="/static/injection")
 
 REGISTRARS = (SITE_STAFF,)
+FOUND_KEY, FOUND_KEPT = "people_found", 50  # people found by their whole ID or phone, remembered in the session
 PERSON_FIELDS = ("full_name", "gender", "date_of_birth", "national_id", "phone", "address")
 # Checked one by one before the person is created, so every wrong field is shown at once.
 FIELD_CHECKS = {"full_name": identity.clean_name, "gender": identity.normalise_gender,
@@ -109,7 +110,7 @@ def search_page(site, sites):
     text = (form.q.data or "").strip()
     found = None
     if text and not form.q.errors:
-        matches = people.search(text)
+        matches = found_people(text)
         certificates = services.certificates_of(matches)
         found = [(person, certificates[person.id]) for person in matches]
     return page("search", site, sites, search=form, found=found, text=text, done=done_panel(sites))
@@ -127,12 +128,41 @@ def done_panel(sites):
 
 
 def person_or_404(value):
+    """The person (followed to the record kept after a merge), if the user may look into their record."""
     if not is_id(value):
         abort(404)
     try:
-        return people.get_person(int(value))
+        person = people.get_person(int(value))
     except NotFoundError:
         abort(404)
+    return visible_or_404(person)
+
+
+def visible_or_404(person):
+    """``person``, if dosed at the user's locations, recorded by them, or found by their whole ID or phone
+    number in this session; anyone else's record is as unknown as a wrong id."""
+    if person.id in session.get(FOUND_KEY, ()) or services.is_visible(
+            person, location_scope(current_user), current_user, registrar=current_user.has_role(*REGISTRARS)):
+        return person
+    abort(404)
+
+
+def found_people(text):
+    """The search's people the user may look into; for a registrar, those found by their whole ID or phone
+    number too, remembered so that their pages open (someone at the desk with their papers may come from
+    anywhere)."""
+    registrar = current_user.has_role(*REGISTRARS)
+    matches = services.search_within(text, location_scope(current_user), current_user, registrar=registrar)
+    if registrar:
+        remember_found([person for person in matches if services.found_by_identifier(person, text)])
+    return matches
+
+
+def remember_found(found):
+    if found:
+        known = [person.id for person in found] + [pid for pid in session.get(FOUND_KEY, ()) if pid not in
+                                                   {person.id for person in found}]
+        session[FOUND_KEY] = known[:FOUND_KEPT]
 
 
 def is_id(value):
@@ -172,6 +202,7 @@ def save_person(site, sites):
     except ServiceError as error:
         db.session.rollback()
         twin = people.duplicate_of(people.cleaned(data)[0]) if error.code == "duplicate_person" else None
+        remember_found([twin] if twin is not None else [])  # its details were typed: open its record
         shown = show_at(form, PERSON_FIELDS, error)
         return person_page(site, sites, form, 422, form_error=None if shown else error.message, twin=twin)
     db.session.commit()

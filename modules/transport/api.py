@@ -23,6 +23,7 @@ from core import roles
 from core.access import EVERYWHERE, location_scope
 from core.api import PAGINATION_PARAMETERS, ApiBlueprint, ApiError, json_body, page_schema, paginate
 from core.db import db
+from core.openapi import answers_created
 from core.service_errors import NotFoundError, ServiceError
 from modules.lots import services as lots
 from modules.transport import manifests, services, temperature
@@ -171,6 +172,7 @@ ERRORS_NOTE = " Errors name the field at fault, `lines[i].field` for a line."
               summary="Create a shipment from one of your locations and pick it (vaccine lines earliest expiry "
                       "first), in one transaction." + ERRORS_NOTE,
               request_schema=CREATE_REQUEST, response_schema=SHIPMENT_SCHEMA)
+@answers_created
 def create():
     fields = Fields(json_body(), CREATE_REQUEST["properties"])
     origin = fields.location("origin")

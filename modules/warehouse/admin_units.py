@@ -29,6 +29,8 @@ COLUMNS = ("code", "name", "level", "parent_code")
 MAX_CODE = 16
 MAX_NAME = 160
 MAX_PROBLEMS = 50  # a file with thousands of bad rows: the first ones say enough
+# zip (xlsx, ods), OLE2 (xls), PDF, PNG, JPEG, GIF
+BINARY_MAGIC = (b"PK\x03\x04", bytes.fromhex("D0CF11E0A1B11AE1"), b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")
 DEMO_FILE = Path(__file__).resolve().parent / "data" / "admin_units_demo.csv"
 
 
@@ -144,6 +146,8 @@ def read_text(path_or_file):
     else:
         content = Path(path_or_file).read_bytes()
     if isinstance(content, bytes):
+        if content.startswith(BINARY_MAGIC):
+            not_csv_text()
         try:
             content = content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -152,6 +156,13 @@ def read_text(path_or_file):
             problems.add(line, None, _("the file is not UTF-8 text."))
             problems.raise_if_any()
     return content.removeprefix("\ufeff")
+
+
+def not_csv_text():
+    """A spreadsheet, PDF or image sent instead of the CSV: said so, rather than "not UTF-8" at some row."""
+    problems = Problems()
+    problems.add(1, None, _("the file is not CSV text (a spreadsheet, a PDF or an image?): save it as CSV UTF-8."))
+    problems.raise_if_any()
 
 
 def clean_name(name):

@@ -8,6 +8,10 @@ Input is read strictly (:class:`Fields`): an unknown field, a string where a num
 ``true`` for a quantity, a date not written YYYY-MM-DD are refused with 400 naming the field
 (``lines[1].doses``), before any service runs; the services then check the business rules (4xx naming
 the field as well). Nothing is written unless everything passed.
+
+Operations that move stock run again when the database cancels their transaction for a deadlock or a lock
+wait (:func:`core.db.retry_transaction`); one that keeps losing is answered 409 ``busy``, never with a
+database error.
 """
 import re
 from datetime import date, datetime
@@ -21,8 +25,9 @@ from core import roles
 from core.access import EVERYWHERE, location_scope
 from core.api import PAGINATION_PARAMETERS, ApiBlueprint, ApiError, json_body, page_schema, paginate
 from core.clock import local_today
-from core.db import db
-from core.service_errors import NotFoundError, ServiceError
+from core.db import db, retry_transaction
+from core.openapi import answers_created
+from core.service_errors import ConflictError, NotFoundError, ServiceError
 from modules.lots import services as lots
 from modules.lots.models import Lot
 from modules.warehouse import ledger, locations, services
@@ -44,6 +49,9 @@ DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 def bad_input(code, message, field):
     return ApiError(400, code, message, field)
+
+
+DATABASE_INTEGER = 2**31 - 1  # an INTEGER column's largest value (PostgreSQL); ids and doses are INTEGER
 
 
 class Fields:
@@ -74,6 +82,8 @@ class Fields:
             raise bad_input("not_a_string", _("Give a JSON string."), self.prefix + name)
         if value is not None and longest is not None and len(value) > longest:
             raise bad_input("too_long", _("At most %(n)d characters.", n=longest), self.prefix + name)
+        if value is not None and "\x00" in value:  # PostgreSQL refuses it in any text, even in a query
+            raise bad_input("invalid_character", _("The text holds a NUL character."), self.prefix + name)
         return value
 
     def integer(self, name, required=False):
@@ -81,6 +91,9 @@ class Fields:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise bad_input("not_an_integer", _("Give a whole number (a JSON integer such as 10, not \"10\" or "
                                                 "10.0)."), self.prefix + name)
+        # An id past it is unknown (the lookup's 404; on PostgreSQL core.errors' 422); a quantity is out of range.
+        if value is not None and not name.endswith("_id") and not -DATABASE_INTEGER <= value <= DATABASE_INTEGER:
+            raise ApiError(422, "out_of_range", _("At most %(n)s.", n=DATABASE_INTEGER), self.prefix + name)
         return value
 
     def array(self, name):
@@ -151,7 +164,7 @@ def query_lot():
     raw = request.args.get("lot_id")
     if raw is None:
         return None
-    if not raw.isascii() or not raw.isdigit():
+    if not raw.isascii() or not raw.isdigit() or int(raw) > DATABASE_INTEGER:
         raise bad_input("invalid_parameter", _("lot_id must be a lot's id (a whole number)."), "lot_id")
     return lots.get_lot(int(raw))
 
@@ -163,6 +176,17 @@ def query_vaccine():
 
 def location_ids(location, scope, include_children):
     return locations.subtree_ids(location, scope) if include_children else [location.id]
+
+
+def busy():
+    return ConflictError(_("Other requests were changing the same stock at that moment; nothing was saved. Try "
+                           "again."), None, "busy")
+
+
+def retried(view):
+    """Run the request's transaction again when the database cancelled it for a deadlock or a lock wait;
+    after a few tries a clear 409 ``busy``, never a database error."""
+    return retry_transaction(view, busy)
 
 
 def created(payload):
@@ -292,16 +316,27 @@ ADJUSTMENT_REQUEST = {
                    "description": f"Wastage: {', '.join(services.WASTAGE_REASONS)}. "
                                   f"Adjustment: {', '.join(services.ADJUSTMENT_REASONS)}."},
         "note": {"type": "string", "maxLength": MAX_NOTE}}}
-TRANSFER_REQUEST = {"type": "object", "required": ["from", "to", "lot_id", "doses"], "additionalProperties": False,
+TRANSFER_LINE = {"type": "object", "required": ["lot_id", "doses"], "additionalProperties": False,
+                 "properties": {"lot_id": INTEGER, "doses": {"type": "integer", "minimum": 1}}}
+TRANSFER_REQUEST = {"type": "object", "required": ["from", "to"], "additionalProperties": False,
+                    "description": "One lot (`lot_id` and `doses`), or several at once (`lines`), not both.",
                     "properties": {"from": STRING, "to": STRING, "lot_id": INTEGER,
                                    "doses": {"type": "integer", "minimum": 1},
+                                   "lines": {"type": "array", "minItems": 1, "maxItems": MAX_RECEIPT_LINES,
+                                             "items": TRANSFER_LINE},
                                    "note": {"type": "string", "maxLength": MAX_NOTE}}}
+TRANSFER_RESPONSE = {"anyOf": [MOVE_SCHEMA, {
+    "type": "object", "required": ["moves"], "description": "The answer to a request with `lines`.",
+    "properties": {"moves": {"type": "array", "items": MOVE_SCHEMA,
+                             "description": "One per line, in ledger order (by lot), not in line order."}}}]}
 
 
 @api.endpoint("/receipts", methods=["POST"], roles=RECEIVERS,
               summary="Receive vaccine from the supplier into one of your locations: all lines or none. "
                       + ERROR_FIELD_NOTE,
               request_schema=RECEIPT_REQUEST, response_schema=RECEIPT_RESPONSE)
+@retried
+@answers_created
 def receipt():
     fields = Fields(json_body(), RECEIPT_REQUEST["properties"])
     location = fields.location("location")
@@ -337,6 +372,8 @@ def receipt_lines(value):
 @api.endpoint("/adjustments", methods=["POST"], roles=ADJUSTERS,
               summary="Add found doses or remove doses (wastage or loss) at one of your locations",
               request_schema=ADJUSTMENT_REQUEST, response_schema=MOVE_SCHEMA)
+@retried
+@answers_created
 def adjustment():
     fields = Fields(json_body(), ADJUSTMENT_REQUEST["properties"])
     location = fields.location("location")
@@ -349,20 +386,43 @@ def adjustment():
 
 
 @api.endpoint("/transfers", methods=["POST"], roles=SHIPPERS,
-              summary="Move doses of a usable lot between two of your locations",
-              request_schema=TRANSFER_REQUEST, response_schema=MOVE_SCHEMA)
+              summary="Move doses of usable lots between two of your locations: one lot, or several (`lines`) all "
+                      "or none. " + ERROR_FIELD_NOTE,
+              request_schema=TRANSFER_REQUEST, response_schema=TRANSFER_RESPONSE)
+@retried
+@answers_created
 def transfer():
     fields = Fields(json_body(), TRANSFER_REQUEST["properties"])
     source, destination = fields.location("from"), fields.location("to")
-    lot = fields.lot()
-    doses = fields.integer("doses", required=True)
+    lines = transfer_lines(fields) if fields.data.get("lines") is not None else None
+    if lines is None:
+        lot = fields.lot()
+        doses = fields.integer("doses", required=True)
     note = fields.text("note", longest=MAX_NOTE) or ""
     try:
+        if lines is not None:
+            moves = services.transfer_lines(source, destination, lines, user=current_user, note=note)
+            return created({"moves": [move_json(move) for move in moves]})
         move = services.transfer(source, destination, lot, doses, user=current_user, note=note)[0]
     except ServiceError as error:  # the service says "destination" for what this API calls "to"
         error.field = "to" if error.field == "destination" else error.field
         raise
     return created(move_json(move))
+
+
+def transfer_lines(fields):
+    """``[(lot, doses)]`` from ``lines``, which excludes ``lot_id`` and ``doses``."""
+    for single in ("lot_id", "doses"):
+        if fields.data.get(single) is not None:
+            raise bad_input("lines_and_lot", _("Give either lot_id and doses or lines, not both."), single)
+    value = fields.array("lines")
+    if not value or len(value) > MAX_RECEIPT_LINES:
+        raise bad_input("bad_lines", _("Give 1 to %(n)d lines.", n=MAX_RECEIPT_LINES), "lines")
+    lines = []
+    for index, data in enumerate(value):
+        line = Fields(data, TRANSFER_LINE["properties"], f"lines[{index}].")
+        lines.append((line.lot(), line.integer("doses", required=True)))
+    return lines
 
 
 # --- Reading ------------------------------------------------------------------------------------------

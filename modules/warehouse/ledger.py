@@ -56,17 +56,19 @@ def check_doses(doses, field="doses"):
 def post(transfers, kind, user=None, reason=None, note="", reference=None, reverses=None):
     """Record ``transfers`` as moves of ``kind`` and update the balances; all or nothing.
 
-    Lines are applied in (location, lot) order, so two operations touching the same balances lock
-    them in the same order and cannot deadlock. Raises :class:`InsufficientStock` for the first line
-    that would take a physical location below zero; the caller's transaction must then be rolled back.
+    Every balance is written in (location, lot) order over all the lines, sources and destinations
+    alike, so two operations touching the same balances lock them in the same order and cannot deadlock
+    (A→B and B→A at once: both lock A's row first). Raises :class:`InsufficientStock` for the first
+    balance that would go below zero; the caller's transaction must then be rolled back.
     """
-    moves = []
-    for line in sorted(transfers, key=lambda t: (t.source.id, t.lot.id, t.destination.id)):
+    lines = sorted(transfers, key=lambda t: (t.source.id, t.lot.id, t.destination.id))
+    for line in lines:
         check_doses(line.doses)
         if line.source.id == line.destination.id:
             raise ServiceError(_("The source and the destination are the same."), "destination", "same_location")
-        take(line.source, line.lot, line.doses)
-        give(line.destination, line.lot, line.doses)
+    apply_to_balances(lines)
+    moves = []
+    for line in lines:
         move = Move(lot_id=line.lot.id, from_location_id=line.source.id, to_location_id=line.destination.id,
                     doses=line.doses, kind=kind, reason=reason, note=note, reference=reference,
                     reverses_id=reverses.id if reverses is not None else None,
@@ -80,6 +82,16 @@ def post(transfers, kind, user=None, reason=None, note="", reference=None, rever
             "doses": move.doses, "reason": reason})
     plugins.hook().stock_moved(moves=moves)
     return moves
+
+
+def apply_to_balances(lines):
+    """Take from each line's source and give to its destination, one balance after another in
+    (location, lot) order; at the same balance takes come first, so a line cannot live on doses that
+    another line of the operation only brings."""
+    changes = [((line.source.id, line.lot.id, 0), take, line.source, line) for line in lines]
+    changes += [((line.destination.id, line.lot.id, 1), give, line.destination, line) for line in lines]
+    for _order, change, location, line in sorted(changes, key=lambda c: c[0]):
+        change(location, line.lot, line.doses)
 
 
 # The guard ``doses >= :taken`` in the same statement is what keeps a balance from going negative, also

@@ -75,7 +75,8 @@ def users(location_id):
     people = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)).all()
     form.user.choices = [SelectChoice(str(user.id), f"{user.username} — {user.role_label}") for user in people]
     if form.validate_on_submit():
-        user = db.session.get(User, int(form.user.data)) if form.user.data.isdigit() else None
+        chosen = form.user.data or ""  # absent from a hand-made POST: "choose a user", not a 500
+        user = db.session.get(User, int(chosen)) if chosen.isdigit() else None
         if user is None:
             form.user.errors.append(_("Choose a user."))
         else:

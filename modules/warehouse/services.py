@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, case, func, select, tuple_
 from sqlalchemy.orm import joinedload
 
 from core import audit
+from core.access import EVERYWHERE
 from core.clock import local_today
 from core.db import db, utcnow
 from core.service_errors import ConflictError, ServiceError
@@ -19,7 +20,16 @@ from modules.lots import services as lots
 from modules.lots.models import USABLE_STATUSES, Lot, Presentation
 from modules.warehouse import ledger, locations
 from modules.warehouse.ledger import Transfer
-from modules.warehouse.models import ADJUSTMENT, SUPPLIER, WASTAGE, Balance, Hold, Location, Move
+from modules.warehouse.models import (
+    ADJUSTMENT,
+    PHYSICAL_KINDS,
+    SUPPLIER,
+    WASTAGE,
+    Balance,
+    Hold,
+    Location,
+    Move,
+)
 
 EXPIRING_SOON_DAYS = 30
 MAX_REFERENCE = 64  # Move.reference
@@ -162,6 +172,27 @@ def transfer(source, destination, lot, doses, user=None, note=""):
     if source.id == destination.id:
         raise ServiceError(_("The source and the destination are the same."), "destination", "same_location")
     return ledger.post([Transfer(lot, source, destination, doses)], "transfer", user=user, note=note)
+
+
+def transfer_lines(source, destination, lines, user=None, note=""):
+    """Send several lots at once (``lines``: ``[(lot, doses)]``) from one location to another: all or none.
+    A lot may appear once; errors name the line (``lines[i].lot_id``)."""
+    if not lines:
+        raise ServiceError(_("A transfer needs at least one line."), "lines", "no_lines")
+    if source.id == destination.id:
+        raise ServiceError(_("The source and the destination are the same."), "destination", "same_location")
+    seen = set()
+    for index, (lot, doses) in enumerate(lines):
+        try:
+            if lot.id in seen:
+                raise ServiceError(_("This lot is already on another line."), "lot_id", "duplicate_lot")
+            seen.add(lot.id)
+            usable_lot(lot, location=source)
+            ledger.check_doses(doses)
+        except ServiceError as error:
+            raise LineError(index, error) from None
+    return ledger.post([Transfer(lot, source, destination, doses) for lot, doses in lines], "transfer", user=user,
+                       note=note)
 
 
 def adjust(location, lot, doses, reason, user=None, note=""):
@@ -394,3 +425,20 @@ def is_held(location, lot):
 def held_lot_ids(location):
     return set(db.session.scalars(select(Hold.lot_id).where(Hold.location_id == location.id,
                                                             Hold.released_at.is_(None))))
+
+
+def lot_within(lot, scope):
+    """Are all the stores and sites holding ``lot`` within ``scope`` (location ids, or ``EVERYWHERE``), and did
+    the lot pass through one of them? A lot's status holds nationwide: a manager decides it (quarantine,
+    discard, recall) only for doses that are all in their locations, not for another province's."""
+    if scope is EVERYWHERE:
+        return True
+    holders = set(db.session.scalars(
+        select(Balance.location_id).join(Location, Balance.location_id == Location.id)
+        .where(Balance.lot_id == lot.id, Balance.doses > 0, Location.kind.in_(PHYSICAL_KINDS))))
+    if not holders <= scope:
+        return False
+    ids = sorted(scope)
+    passed = select(Move.id).where(Move.lot_id == lot.id, (Move.from_location_id.in_(ids)) |
+                                   (Move.to_location_id.in_(ids))).limit(1)
+    return db.session.scalar(passed) is not None

@@ -202,7 +202,7 @@ def lot_detail(lot_id):
 @bp.route("/lots/<int:lot_id>/status", methods=["POST"])
 @roles_required(WAREHOUSE_MANAGER)
 def lot_status_change(lot_id):
-    lot = db.get_or_404(Lot, lot_id)
+    lot = lot_in_hand_or_403(lot_id)
     form = LotStatusForm()
     form.status.choices = status_choices(lot)
     if form.validate_on_submit():
@@ -222,7 +222,7 @@ def lot_status_change(lot_id):
 @bp.route("/lots/<int:lot_id>/recall", methods=["POST"])
 @roles_required(WAREHOUSE_MANAGER)
 def lot_recall(lot_id):
-    lot = db.get_or_404(Lot, lot_id)
+    lot = lot_in_hand_or_403(lot_id)
     form = RecallForm()
     if form.validate_on_submit():
         try:
@@ -263,6 +263,14 @@ def hold_release(lot_id, hold_id):
                       release_forms={hold.id: form})
 
 
+def lot_in_hand_or_403(lot_id):
+    """The lot, if the user decides its status: every store or site holding it is theirs (``lot_within``)."""
+    lot = db.get_or_404(Lot, lot_id)
+    if not services.lot_within(lot, user_scope()):
+        abort(403)
+    return lot
+
+
 def status_choices(lot):
     allowed = [status for status in STATUS_CHANGES if status in TRANSITIONS[lot.status]]
     return [("", _("Choose…"))] + [(status, lot_services.status_label(status)) for status in allowed]
@@ -288,7 +296,8 @@ def render_lot(lot, status_form, recall_form, status=200, release_forms=None):
         holdings=holdings, moves=rows, older=older, recipients=recipients(lot, scope),
         recall_list=plugins.hook().lot_recall_list(lot=lot, user=current_user),
         holds=holds, on_hand={line.location.id: line.doses for line in holdings}, release_forms=forms,
-        status_form=status_form, recall_form=recall_form, can_manage=current_user.has_role(WAREHOUSE_MANAGER),
+        status_form=status_form, recall_form=recall_form,
+        can_manage=current_user.has_role(WAREHOUSE_MANAGER) and services.lot_within(lot, scope),
         recallable=RECALLED in TRANSITIONS[lot.status],
         labels_url=f"{API_PREFIX}/lots/{lot.id}/labels.pdf"), status
 

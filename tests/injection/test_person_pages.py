@@ -345,6 +345,7 @@ def test_staff_of_another_site_cannot_correct_and_see_no_form(app, client, world
     person_id = record_lan(app)
     injection_id = injected(app, person_id)
     log_in(client, "xa")
+    client.get(f"/persons?q={LAN['national_id']}")  # found by the whole ID, at the desk: the page opens
     html = page_of(client.get(f"/persons/{person_id}"))
     assert 'data-corrected="no"' in row(html, injection_id) and "correct-" not in row(html, injection_id)
     assert correct(client, person_id, injection_id).status_code == 404

@@ -7,6 +7,7 @@ import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from core.access import EVERYWHERE
 from core.cli import needs_database
@@ -65,7 +66,13 @@ def import_injections_command(file, dry_run, errors_out, site_code):
         job, summary = importer.run(file, file.name, EVERYWHERE, site_code=site_code, dry_run=dry_run,
                                     progress=show_progress)
     except ServiceError as error:
+        importer.record_failure(error.message)
         raise click.ClickException(error.message) from None
+    except DBAPIError as error:  # the database went away (a restart): say so in one line, the job failed
+        message = importer.database_lost_message()
+        importer.record_failure(message)
+        reason = str(error.orig or error).strip().splitlines()[0]
+        raise click.ClickException(f"{message} ({reason})") from None
     click.echo(report(job, summary, dry_run))
     for number, note in summary.repaired[:20]:
         click.echo(_("Row %(row)d: %(errors)s", row=number, errors=note))

@@ -4,12 +4,21 @@ written as history in chunks, each chunk one transaction with the job's counts.
 A row is one person with up to four doses. It is imported (at least one new dose), skipped (every dose
 is already recorded: importing a file twice adds nothing) or rejected with every problem found, each
 naming the column as the file calls it. Nothing is written on a dry run.
+
+A job whose process vanished is found and marked "interrupted" (see :class:`ImportJob` for the rule);
+one that stopped on an error is marked "failed" by whoever caught it (:func:`record_failure`).
 """
 import hashlib
+import os
+import socket
+import time
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 
 from core import audit
 from core.collector import fewer_collections
@@ -114,16 +123,21 @@ def run(path, filename, scope, *, user=None, site_code=None, dry_run=False, prog
     """Import (or on a dry run, only check) the file at ``path``. Returns ``(job or None, Summary)``.
 
     ``job``: the record to count into (the web page made it); else an import makes one and a dry run
-    none."""
+    none. The job stays claimed by this process (see :class:`ImportJob`) until its final status is
+    committed, or, when the caller claimed it first, until the caller says how it ended: no page may find
+    it "interrupted" in between."""
     context = context_for(scope, site_code)
     vaccines = {item.id: item for item in db.session.scalars(select(Presentation))}
+    callers = job is not None and job.id in RUNNING_HERE
     chunks = checked_chunks(path, filename, context)
+    claimed = None  # the job's id, read once: after a lost connection the job's attributes cannot be loaded
     try:
         header = next(chunks)
         if job is None and not dry_run:
             job = start_job(path, filename, context.site_code, user)
         dry_run = dry_run or (job is not None and job.dry_run)
         if job is not None:
+            claimed = claim(job)
             job.rows_total = header.row_count
             db.session.commit()
         summary = Summary(headers=header.headers)
@@ -139,11 +153,13 @@ def run(path, filename, scope, *, user=None, site_code=None, dry_run=False, prog
                 db.session.commit()  # also ends a dry run's reads: a long read would hold back SQLite's WAL
                 if progress:
                     progress(summary)
+        if job is not None:
+            job.status, job.finished_at = "done", utcnow()
+            db.session.commit()
     finally:
         chunks.close()  # stops the checking process if the import stopped
-    if job is not None:
-        job.status, job.finished_at = "done", utcnow()
-        db.session.commit()
+        if not callers:
+            RUNNING_HERE.discard(claimed)
     if progress:
         progress(summary)
     return job, summary
@@ -174,13 +190,13 @@ def write_error_file(summary, stream):
 
 def start_job(path, filename, site_code, user):
     digest = sha256_of(path)
-    earlier = db.session.scalars(select(ImportJob).where(ImportJob.file_sha256 == digest,
-                                                         ImportJob.status == "running")).all()
-    for job in earlier:  # a crash or a restart ended it: its chunks are in, the rest is in this import
-        job.status, job.finished_at = "interrupted", utcnow()
+    # an earlier import of the file that a crash or a restart ended: its chunks are in, the rest is in this one
+    settle_interrupted(db.session.scalars(select(ImportJob).where(ImportJob.status == "running")).all())
     job = ImportJob(filename=filename, file_sha256=digest, site_code=site_code,
                     created_by=user.id if user is not None else None)
     db.session.add(job)
+    db.session.flush()
+    claim(job)
     db.session.commit()
     return job
 
@@ -188,6 +204,98 @@ def start_job(path, filename, site_code, user):
 def count_into(job, summary):
     for name in ("rows_read", "rows_imported", "rows_skipped", "rows_rejected", "injections_added", "people_added"):
         setattr(job, name, getattr(summary, name))
+    job.heartbeat_at = utcnow()
+
+
+# --- Jobs whose process is gone (the rule is in ImportJob's docstring) ------------------------------------
+
+STALE_AFTER = timedelta(minutes=10)  # a chunk takes seconds: ten minutes without one is a dead process
+RUNNING_HERE = set()  # ids of the jobs this process is importing now
+FAILURE_RETRY_SECONDS = 30  # how long a failure is retried on a database coming back (a restart)
+
+
+def this_process():
+    return f"{socket.gethostname()}:{os.getpid()}"[:255]
+
+
+def claim(job):
+    """Record this process as the one running ``job`` (the caller commits); returns its id."""
+    job.owner, job.heartbeat_at = this_process(), utcnow()
+    RUNNING_HERE.add(job.id)
+    return job.id
+
+
+def owner_gone(job, now):
+    """Whether the process running ``job`` is gone (see :class:`ImportJob`)."""
+    host, _colon, pid = (job.owner or "").rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        if int(pid) == os.getpid():
+            return job.id not in RUNNING_HERE
+        return not process_alive(int(pid))
+    last_sign = job.heartbeat_at or job.created_at
+    return last_sign is None or now - last_sign > STALE_AFTER
+
+
+def process_alive(pid):
+    """A process with this pid runs here (a zombie, killed but not yet reaped by its parent, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def interrupted_message():
+    return _("The import stopped before the end: the process running it ended (a restart or a crash). What was "
+             "imported is kept: import the same file again to finish it.")
+
+
+def settle_interrupted(jobs):
+    """Store as "interrupted" the running ``jobs`` whose process is gone, in a transaction of its own
+    (committing the caller's first: on SQLite a transaction that has read cannot write once another
+    writer committed meanwhile). ``jobs`` read afterwards show their new status."""
+    now = utcnow()
+    stale = [job.id for job in jobs if job.status == "running" and owner_gone(job, now)]
+    if not stale:
+        return
+    db.session.commit()
+    db.session.execute(update(ImportJob).where(ImportJob.id.in_(stale), ImportJob.status == "running")
+                       .values(status="interrupted", finished_at=now, message=interrupted_message()))
+    db.session.commit()
+
+
+def record_failure(message, job_id=None):
+    """Store ``job_id`` (default: every job this process still runs) as "failed" with ``message``. The
+    database may be what failed: its connection is dropped and the write tried again for a while, as a
+    restarted server takes seconds to come back. Returns whether it was stored."""
+    deadline = time.monotonic() + FAILURE_RETRY_SECONDS
+    query = update(ImportJob).where(ImportJob.status == "running")
+    query = query.where(ImportJob.id == job_id) if job_id is not None else query.where(
+        ImportJob.owner == this_process())
+    while True:
+        try:
+            db.session.rollback()
+            db.session.execute(query.values(status="failed", message=message, finished_at=utcnow()))
+            db.session.commit()
+            return True
+        except DBAPIError:
+            if time.monotonic() > deadline:
+                db.session.rollback()
+                return False
+            time.sleep(1)
+
+
+def database_lost_message():
+    return _("The import stopped: the connection to the database was lost. What was imported is kept: import the "
+             "same file again to finish it.")
 
 
 def sha256_of(path):

@@ -18,13 +18,16 @@ import contextlib
 import csv
 import io
 import itertools
+import math
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask_babel import gettext as _
+from lxml import etree
 
 from core.service_errors import ServiceError
 from modules.injection.backlog import xlsx_stream
@@ -40,6 +43,11 @@ MAX_ROWS = 2_000_000
 # strings, 100 000 rows × 16 columns, 135 MB peak; 90 MB of inline strings, 165 MB): past 64 MB of XML it
 # would take over about 150 MB, and a million rows (about 1 GB of XML) over 1.5 GB, so bigger sheets stream.
 CALAMINE_MAX_XML_BYTES = 64 * 1024 * 1024
+# Calamine also holds a sheet as a dense grid from its first used cell to its last: one stray cell at XFD1048576
+# makes a 6 KB file ask for 512 GB, and the process aborts (a Rust allocation failure, not an exception). A sheet
+# whose cells could span more than this many grid cells is streamed (16 bytes a cell: about 100 MB).
+CALAMINE_MAX_CELLS = 6_000_000
+ODS_MAX_XML_BYTES = CALAMINE_MAX_XML_BYTES  # calamine is the only reader of ods: bigger ones cannot stream
 HEADER_SCAN_ROWS = 20    # a header row further down than this is not a header row
 HEADER_MATCHES = 3       # template columns a row must name to be taken for the header row
 
@@ -84,7 +92,9 @@ def open_sheet(path, filename=None):
         return csv_sheet(path, name)
     if kind in ("xlsx", "ods"):
         check_zip(path, name, kind)
-    if kind == "xlsx" and largest_sheet_xml(path) > CALAMINE_MAX_XML_BYTES:
+    if kind == "ods":
+        check_ods_cells(path, name)
+    if kind == "xlsx" and not calamine_can_hold(path, name):
         return streamed_sheet(path, name)
     return calamine_sheet(path, name, kind)
 
@@ -166,22 +176,60 @@ def check_zip(path, name, kind):
             ratio = member.file_size / max(member.compress_size, 1)
             if declared > MAX_UNCOMPRESSED_BYTES or (member.file_size > 1_000_000 and ratio > MAX_RATIO):
                 raise too_big(name)
-        try:
-            for member in members:  # the directory may lie: inflate within what it declared
-                inflate_within(archive, member, name)
-        except (zipfile.BadZipFile, zlib.error, EOFError):  # a corrupted member (bad data, bad CRC)
-            raise damaged(name) from None
+        for member in members:  # the directory may lie: inflate within what it declared
+            inflate_within(path, member, name)
         if kind == "xlsx":
             check_dimension(archive, name)
 
 
-def inflate_within(archive, member, name):
-    left = member.file_size
-    with archive.open(member) as stream:
-        while chunk := stream.read(1024 * 1024):
+def inflate_within(path, member, name):
+    """Inflate a member's compressed bytes, refusing it unless they make exactly the size its directory entry
+    declares, with its CRC. zipfile's own reader stops at the declared size without looking further: a member
+    declaring 4 KB (with the CRC of its first 4 KB) passed it, and calamine, which inflates the whole stream,
+    then took a GB of memory for a 6 MB file."""
+    if member.flag_bits & 0x1:
+        raise password_protected(name)
+    if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise unreadable(name)
+    with path.open("rb") as stream:
+        stream.seek(member.header_offset)
+        header = stream.read(30)
+        if len(header) < 30 or header[:4] != ZIP_MAGIC:
+            raise damaged(name)
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        stream.seek(member.header_offset + 30 + name_length + extra_length)
+        inflated, crc = inflated_size_and_crc(stream, member, name)
+    if inflated != member.file_size or crc != member.CRC:
+        raise damaged(name)
+
+
+def inflated_size_and_crc(stream, member, name):
+    """Size and CRC of what the member's ``compress_size`` bytes inflate to, never inflating more than one
+    byte past the declared size (:func:`too_big` then)."""
+    stored = member.compress_type == zipfile.ZIP_STORED
+    decompressor = None if stored else zlib.decompressobj(-15)
+    left, size, crc = member.compress_size, 0, 0
+    try:
+        while left:
+            chunk = stream.read(min(left, 1024 * 1024))
+            if not chunk:
+                raise damaged(name)  # the file ends inside the member
             left -= len(chunk)
-            if left < 0:
-                raise too_big(name)
+            while chunk:
+                if stored:
+                    out, chunk = chunk, b""
+                else:
+                    out = decompressor.decompress(chunk, member.file_size - size + 1)
+                    chunk = decompressor.unconsumed_tail
+                size += len(out)
+                if size > member.file_size:
+                    raise too_big(name)
+                crc = zlib.crc32(out, crc)
+    except zlib.error:
+        raise damaged(name) from None
+    if decompressor is not None and not decompressor.eof:
+        raise damaged(name)  # the compressed data stops before its stream ends
+    return size, crc
 
 
 def too_big(name):
@@ -331,6 +379,116 @@ def unreadable(name):
                          "or LibreOffice and save it again as .xlsx.", name=name), "damaged_file")
 
 
+def calamine_can_hold(path, name):
+    """Whether every worksheet is small enough for calamine, in XML and in grid cells (see
+    :data:`CALAMINE_MAX_CELLS`); a sheet with a cell past :data:`MAX_COLUMNS` is refused here."""
+    if largest_sheet_xml(path) > CALAMINE_MAX_XML_BYTES:
+        return False
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.namelist():
+            if member.startswith("xl/worksheets/") and member.endswith(".xml"):
+                if grid_cells_at_most(archive.read(member), name) > CALAMINE_MAX_CELLS:
+                    return False
+    return True
+
+
+FAR_COLUMN = re.compile(rb'<c r="([A-Z]{3}|[H-Z][A-Z]|G[S-Z])([0-9]{1,9})')  # past column GR, the 200th
+CELL_TAGS = (b"<c ", b"<c>", b"<c/>")
+ODD_CELL_TAG = re.compile(rb"<c[\t\r\n]|<[^\s<>/:]+:c[\s/>]")  # not counted by CELL_TAGS
+
+
+def grid_cells_at_most(xml, name):
+    """An upper bound of the grid cells calamine would allocate for a sheet's XML, from a few byte searches
+    (a cell-by-cell scan costs as much as the parse): rows up to the last cell's row rounded up at its leading
+    digit, unless some cell lies further; columns up to Z, AZ or GR. Cells written otherwise than Excel and
+    openpyxl write them (``<c r="A1"``) make the bound unknown: infinite, the sheet is streamed."""
+    if ODD_CELL_TAG.search(xml):
+        return math.inf
+    cells = sum(xml.count(tag) for tag in CELL_TAGS)
+    if cells == 0:
+        return 0
+    last = xml.rfind(b'<c r="')
+    if last < 0 or cells != xml.count(b'<c r="'):
+        return math.inf
+    far = FAR_COLUMN.search(xml)
+    if far:
+        raise absurd_size(name, int(far.group(2)), column_number(far.group(1).decode()))
+    found = re.match(rb'<c r="[A-Z]{1,3}([0-9]+)"', xml[last:last + 32])
+    if found is None:
+        return math.inf
+    digits = found.group(1)
+    if len(digits) > 7:
+        return math.inf
+    lead, width = int(digits[:1]), len(digits)
+    further = rb"[0-9]{%d,}" % (width + 1)
+    if lead < 9:
+        further += rb"|[%d-9][0-9]{%d}" % (lead + 1, width - 1)
+    if re.search(rb'<c r="[A-Z]{1,3}(?:' + further + rb')"', xml):  # a cell below the last one's row
+        return math.inf
+    rows = (lead + 1) * 10 ** (width - 1)
+    columns = 200 if re.search(rb'<c r="[B-G][A-Z][0-9]', xml) else 52 if re.search(rb'<c r="A[A-Z][0-9]', xml) \
+        else 26
+    return rows * columns
+
+
+ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+ODS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ODS_ROW = f"{{{ODS_TABLE}}}table-row"
+ODS_CELLS = (f"{{{ODS_TABLE}}}table-cell", f"{{{ODS_TABLE}}}covered-table-cell")
+ODS_ROWS_REPEATED = f"{{{ODS_TABLE}}}number-rows-repeated"
+ODS_COLUMNS_REPEATED = f"{{{ODS_TABLE}}}number-columns-repeated"
+ODS_VALUE_TYPE = f"{{{ODS_OFFICE}}}value-type"
+
+
+def check_ods_cells(path, name):
+    """An OpenDocument sheet repeats rows and cells by count (``number-rows-repeated="1048575"``): an 800-byte
+    file whose repeated cell holds a value took calamine 17 s and 7.8 GB. Calamine reads the whole sheet and there
+    is no streaming reader for ods: its content is refused past :data:`ODS_MAX_XML_BYTES`, and when the
+    grid its values span (repeats counted) is over :data:`CALAMINE_MAX_CELLS`."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if archive.getinfo("content.xml").file_size > ODS_MAX_XML_BYTES:
+                raise FileRefused(_("%(name)s is too big an OpenDocument sheet to import: save it as .xlsx and import "
+                                    "that file.", name=name), "file_too_big")
+            with archive.open("content.xml") as stream:
+                xlsx_stream.check_prolog(stream.read(xlsx_stream.PROLOG_BYTES))
+            with archive.open("content.xml") as stream:
+                rows, columns = ods_extent(stream)
+    except KeyError:
+        raise unreadable(name) from None
+    except xlsx_stream.UnsafeXml:
+        raise too_big(name) from None
+    except etree.XMLSyntaxError:
+        raise unreadable(name) from None
+    if rows * columns > CALAMINE_MAX_CELLS:
+        raise FileRefused(_("%(name)s fills %(rows)d rows × %(columns)d columns (repeated cells counted), too many to "
+                            "import from an OpenDocument file: delete the rows and columns that hold no data, or save "
+                            "it as .xlsx and import that file.", name=name, rows=rows, columns=columns),
+                          "sheet_too_big")
+
+
+def ods_extent(stream):
+    """(rows, columns) up to the last cell holding a value, repeats counted, over all the sheets together."""
+    rows = last_row = widest = 0
+    for _event, row in etree.iterparse(stream, events=("end",), tag=ODS_ROW, **xlsx_stream.PARSER_OPTIONS):
+        column = last = 0
+        for cell in row:
+            if cell.tag not in ODS_CELLS:
+                continue
+            column += repeat_count(cell.get(ODS_COLUMNS_REPEATED))
+            if cell.get(ODS_VALUE_TYPE) is not None or len(cell):
+                last = column
+        rows += repeat_count(row.get(ODS_ROWS_REPEATED))
+        if last:
+            last_row, widest = rows, max(widest, last)
+        row.clear()
+    return last_row, widest
+
+
+def repeat_count(text):
+    return int(text) if text and text.isascii() and text.isdigit() and len(text) < 12 else 1
+
+
 def largest_sheet_xml(path):
     with zipfile.ZipFile(path) as archive:
         return max((member.file_size for member in archive.infolist()
@@ -416,6 +574,8 @@ def csv_sheet(path, name):
         found = header_in(reader)
     except UnicodeDecodeError:
         raise not_utf8(name) from None
+    except csv.Error:  # a field over csv's 128 KB limit
+        raise not_csv(name) from None
     if found is None:
         raise no_header(name)
     offset, headers, read = found
@@ -442,6 +602,13 @@ def csv_rows(reader, first_row_number, name):
                 yield number, values
     except UnicodeDecodeError:
         raise not_utf8(name) from None
+    except csv.Error:
+        raise not_csv(name) from None
+
+
+def not_csv(name):
+    return FileRefused(_("%(name)s could not be read as CSV (a value longer than a spreadsheet cell holds): open it "
+                         "in Excel or LibreOffice and save it again as CSV UTF-8.", name=name), "damaged_file")
 
 
 def not_utf8(name):

@@ -6,8 +6,8 @@ limit), far above the app's ``MAX_CONTENT_LENGTH`` that every other page keeps; 
 back with the limit named, not a bare 413 page.
 
 The import runs in a background thread of the worker that received the file, counting into its job
-record chunk by chunk: if the worker dies, the job stays "running" and importing the file again
-finishes it without doubling anything (see importer).
+record chunk by chunk: if the worker dies, the pages show the job "interrupted" as soon as they find its
+process gone (see ImportJob), and importing the file again finishes it without doubling anything.
 """
 import os
 import threading
@@ -22,13 +22,14 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import BooleanField
 
 from core import errors as error_pages
 from core.access import allowed, location_scope, roles_required
 from core.config import ConfigError
-from core.db import db, utcnow
+from core.db import db
 from core.i18n import format_number
 from core.models import User
 from core.roles import SITE_STAFF
@@ -120,6 +121,7 @@ def imports():
 def import_page(form, problem, status):
     jobs = db.session.scalars(select(ImportJob).where(ImportJob.created_by == current_user.id)
                               .order_by(ImportJob.id.desc()).limit(RECENT_JOBS)).all()
+    importer.settle_interrupted(jobs)
     return render_template("backlog/imports.html", form=form, problem=problem, jobs=jobs,
                            max_bytes=upload_limit(), max_mb=limit_in_mb(), too_big=too_big_message()), status
 
@@ -165,10 +167,12 @@ def errors(job_id):
 
 
 def own_job(job_id):
-    """A job of the current user's; anyone else's is as unknown as a wrong number."""
+    """A job of the current user's (marked interrupted if its process is gone); anyone else's is as unknown
+    as a wrong number."""
     found = db.session.get(ImportJob, job_id)
     if found is None or found.created_by != current_user.id:
         abort(404)
+    importer.settle_interrupted([found])
     return found
 
 
@@ -190,6 +194,8 @@ def start(upload, dry_run):
     found = ImportJob(filename=Path(upload.filename).name[:255], file_sha256=importer.sha256_of(stored),
                       dry_run=bool(dry_run), stored_as=stored.name, created_by=current_user.id)
     db.session.add(found)
+    db.session.flush()
+    importer.claim(found)  # this process runs it, from now: a status asked for meanwhile must not call it lost
     db.session.commit()
     app = current_app._get_current_object()
     threading.Thread(target=run_in_background, args=(app, found.id), daemon=True,
@@ -208,17 +214,14 @@ def run_in_background(app, job_id):
                 with errors_path(found).open("wb") as stream:
                     importer.write_error_file(summary, stream)
         except ServiceError as error:
-            fail(job_id, error.message)
+            importer.record_failure(error.message, job_id)
+        except DBAPIError as error:
+            current_app.logger.warning("import %s stopped: database error %s", job_id, type(error.orig).__name__)
+            importer.record_failure(importer.database_lost_message(), job_id)
         except Exception:
             current_app.logger.exception("import %s failed", job_id)
-            fail(job_id, _("The import stopped on an unexpected error; what was imported is kept. Import the "
-                           "same file again to finish it."))
+            importer.record_failure(_("The import stopped on an unexpected error; what was imported is kept. "
+                                      "Import the same file again to finish it."), job_id)
         finally:
+            importer.RUNNING_HERE.discard(job_id)  # also when it failed before the import began
             db.session.remove()
-
-
-def fail(job_id, message):
-    db.session.rollback()
-    found = db.session.get(ImportJob, job_id)
-    found.status, found.message, found.finished_at = "failed", message, utcnow()
-    db.session.commit()
