@@ -1,14 +1,10 @@
 """Health data stays out of the logs: a site's day of work with national IDs and phone numbers, served
-by the development server and by gunicorn, then the logs searched for every ID and phone it used."""
+by the development server, then the logs searched for every ID and phone it used (behind gunicorn:
+tests/reliability/test_logs.py)."""
 import http.cookiejar
 import json
 import logging
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -86,40 +82,3 @@ def test_the_development_server_logs_no_national_id_or_phone(app, live_server, c
     a_days_work(live_server, headers)
     assert "/api/v1/persons" in caplog.text  # the requests were logged…
     assert [trace for trace in TRACES if trace in caplog.text] == []  # …without the person
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def test_gunicorn_logs_no_national_id_or_phone(app, tmp_path):
-    headers = world(app)
-    port, access_log, error_log = free_port(), tmp_path / "access.log", tmp_path / "error.log"
-    environment = {**os.environ, "VAXCHAIN_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-                   "VAXCHAIN_SECRET_KEY": app.config["SECRET_KEY"], "VAXCHAIN_INSTANCE_PATH": str(tmp_path / "i")}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:core.gunicorn_config",
-                               "--bind", f"127.0.0.1:{port}", "--workers", "2", "--log-level", "debug",
-                               "--access-logfile", str(access_log), "--error-logfile", str(error_log),
-                               "core.app:create_app()"], env=environment)
-    try:
-        wait_for(port)
-        a_days_work(f"http://127.0.0.1:{port}", headers)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    logged = access_log.read_text() + error_log.read_text()
-    assert "GET /api/v1/persons HTTP/1.1" in logged
-    assert [trace for trace in TRACES if trace in logged] == []
-
-
-def wait_for(port, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"gunicorn did not answer on port {port} within {seconds} s")

@@ -118,16 +118,18 @@ def wait_until_serving(server):
 
 @pytest.fixture
 def gunicorn_server(test_database_url, tmp_path):
-    """Start gunicorn (``core.app:create_app()``) on the test's database (or ``database_url``) and instance
-    folder; stopped at the end. ``gunicorn_server(workers=4, threads=4)`` returns a :class:`Server`."""
+    """Start gunicorn as in production (``core/gunicorn_config.py``, access and error logs in ``Server.log`` at
+    debug level) on the test's database (or ``database_url``) and instance folder; stopped at the end.
+    ``gunicorn_server(workers=4, threads=4)`` returns a :class:`Server`."""
     started = []
 
     def start(workers=4, threads=4, database_url=None):
         port = free_port()
         log = tmp_path / f"gunicorn-{port}.log"
-        command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-                   "--bind", f"127.0.0.1:{port}", "--timeout", "120", "--graceful-timeout", "1",
-                   "--error-logfile", "-", "--no-control-socket", "core.app:create_app()"]
+        command = [sys.executable, "-m", "gunicorn", "-c", "python:core.gunicorn_config", "--workers", str(workers),
+                   "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--timeout", "120",
+                   "--graceful-timeout", "1", "--error-logfile", "-", "--access-logfile", "-", "--log-level", "debug",
+                   "--no-control-socket", "core.app:create_app()"]
         with log.open("wb") as output:
             process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
                                        env=server_environment(database_url or test_database_url, tmp_path / "instance"))
