@@ -18,13 +18,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import backlog_file  # noqa: E402
+from bench import backlog_file, backlog_world  # noqa: E402
 from bench.cluster import Cluster  # noqa: E402
 from bench.common import RESULTS, fresh_database, machine, vaxchain, write_result  # noqa: E402
 
@@ -92,15 +91,9 @@ def import_file(path, url):
 
 
 def seed(url):
-    """A national store, a province, a district and the file's sites; the file's lots received nationally."""
+    """A fresh ``vaxchain init`` database with the file's world (``bench/backlog_world.py``)."""
     from core import create_app
-    from core.clock import local_today
     from core.db import db
-    from modules.lots import services as lots
-    from modules.lots.gs1 import gtin_check_digit
-    from modules.lots.models import Gtin
-    from modules.warehouse import locations, services
-    from modules.warehouse.models import DISTRICT, NATIONAL, PROVINCE, SITE
 
     instance = tempfile.mkdtemp(prefix="vaxchain-bench-instance-")
     subprocess.run([vaxchain(), "init", "--admin-password", "bench-password-2026"], check=True, capture_output=True,
@@ -108,22 +101,7 @@ def seed(url):
                         "VAXCHAIN_INSTANCE_PATH": instance})
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY, "INSTANCE_PATH": instance})
     with app.app_context():
-        national = locations.create_location("KHO-QG", "Kho vắc xin quốc gia", NATIONAL)
-        province = locations.create_location("KHO-HN", "Kho tỉnh Hà Nội", PROVINCE, national)
-        district = locations.create_location("KHO-BD", "Kho quận Ba Đình", DISTRICT, province)
-        for index in range(backlog_file.SITES):
-            locations.create_location(backlog_file.site_code(index), f"Trạm Y tế {index}", SITE, district)
-        lines = []
-        for _typed, code, _gap in backlog_file.VACCINES:
-            presentation = lots.presentation_by_code(code)
-            if not presentation.gtins:
-                body = f"02{presentation.id:011d}"
-                presentation.gtins.append(Gtin(gtin=body + gtin_check_digit(body)))
-            lines += [services.ReceiptLine(gtin=presentation.gtins[0].gtin, lot=backlog_file.lot_number(code, index),
-                                           doses=1200, expiry=local_today() + timedelta(days=365), confirm_new_lot=True)
-                      for index in range(backlog_file.LOTS_PER_VACCINE)]
-        services.receive(national, lines)
-        db.session.commit()
+        backlog_world.seed()
         return machine(db.engine)
 
 

@@ -2,6 +2,7 @@
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -14,14 +15,16 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# The runner (bench/run.py) may send a run's results elsewhere, and asks to be told each file written.
+RESULTS = Path(os.environ.get("VAXCHAIN_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
+RUN_LOG = "VAXCHAIN_BENCH_RUN_LOG"
 
 
 def fresh_database(server_url):
     """A new empty database: a temp SQLite file, or a new database on the PostgreSQL server given."""
     if not server_url or server_url == "sqlite":
         folder = tempfile.mkdtemp(prefix="vaxchain-bench-")
-        return f"sqlite:///{folder}/bench.sqlite3", lambda: None
+        return f"sqlite:///{folder}/bench.sqlite3", lambda: shutil.rmtree(folder, ignore_errors=True)
     url = make_url(server_url).set(drivername="postgresql+psycopg")
     name = f"vaxchain_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -83,8 +86,11 @@ def percentiles(durations):
 
 
 def write_result(name, result):
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"{name}-{stamp}.json"
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    if os.environ.get(RUN_LOG):
+        with open(os.environ[RUN_LOG], "a", encoding="utf-8") as log:
+            log.write(f"{path}\n")
     return path

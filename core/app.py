@@ -9,7 +9,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import translations
-from core import access, authentication, errors, i18n, menu, openapi, plugins, registry
+from core import access, authentication, errors, health, i18n, menu, openapi, plugins, registry, static_files
 from core.api import API_PREFIX
 from core.config import load_settings
 from core.db import db, tune_sqlite
@@ -83,7 +83,9 @@ def create_app(config=None):
 
     for blueprint in flatten(pm.hook.web_blueprints()):
         app.register_blueprint(blueprint)
+    app.register_blueprint(health.bp)
     mount_api(app, platform, flatten(pm.hook.api_blueprints()))
+    static_files.init_app(app)
     platform.menu = menu.collect(pm)
     menu.check(platform.menu, app)
     for command in flatten(pm.hook.cli_commands()):

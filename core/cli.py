@@ -1,6 +1,8 @@
 """The ``vaxchain`` command line."""
 import functools
+import os
 import re
+import sys
 
 import click
 from flask import current_app
@@ -9,7 +11,7 @@ from flask_babel import force_locale
 from sqlalchemy.exc import OperationalError
 from werkzeug.serving import run_simple
 
-from core import accounts, audit_chain, backup, demo, passwords, roles, schema, tokens
+from core import accounts, audit_chain, backup, demo, passwords, roles, schema, static_files, tokens
 from core.app import create_app
 from core.config import ConfigError
 from core.db import db
@@ -123,16 +125,33 @@ def refuse_weak_password(username, password, param_hint):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--debug", is_flag=True, help="Reload on code changes and show tracebacks (never in production).")
+@click.option("--production", is_flag=True,
+              help="Serve with gunicorn and core/gunicorn_config.py (several worker processes), as in production.")
+@click.option("--workers", type=click.IntRange(1), help="With --production: how many worker processes "
+              "(default: VAXCHAIN_WORKERS, WEB_CONCURRENCY, or the number of cores + 1).")
 @needs_database
-def serve_command(host, port, debug):
-    """Run the development server (in production use gunicorn, see README)."""
+def serve_command(host, port, debug, production, workers):
+    """Run the development server, or with --production gunicorn (see docs/operations.md)."""
+    if production and debug:
+        raise click.UsageError("--debug is for the development server, not --production")
+    if workers is not None and not production:
+        raise click.UsageError("--workers needs --production")
     if not schema.is_up_to_date():
         raise click.ClickException("the database schema is not up to date: run `vaxchain init` first")
+    if production:
+        # exec: gunicorn takes this process's place, so a service manager's signals (TERM: stop gracefully,
+        # HUP: reload) reach its master directly
+        command = [sys.executable, "-m", "gunicorn", "--config", "python:core.gunicorn_config",
+                   "--bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+        if workers is not None:
+            command += ["--workers", str(workers)]
+        os.execv(sys.executable, [*command, "core.app:create_app()"])
     app = current_app._get_current_object()
     app.debug = debug
-    # app.run() refuses to start under a Flask CLI group, so serve through werkzeug directly
+    # app.run() refuses to start under a Flask CLI group, so serve through werkzeug directly; the reloader
+    # also restarts on a static file's change, whose versioned URL is computed at start-up
     run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True,
-               request_handler=PathOnlyRequestHandler)
+               request_handler=PathOnlyRequestHandler, extra_files=static_files.source_files(app) if debug else None)
 
 
 @cli.command("modules")

@@ -25,6 +25,8 @@ def load_settings(instance_path, overrides=None):
         "SECRET_KEY": env.get("VAXCHAIN_SECRET_KEY"),
         # the audit log's chain key; unset, derived from the secret key (keep either with the backups)
         "VAXCHAIN_AUDIT_KEY": env.get("VAXCHAIN_AUDIT_KEY"),
+        # milliseconds: each process seals the audit log at most this often (core/audit.py); 0 seals every commit
+        "VAXCHAIN_AUDIT_SEAL_MS": _int_env("VAXCHAIN_AUDIT_SEAL_MS", 1000, minimum=0),
         "VAXCHAIN_MODULES": env.get("VAXCHAIN_MODULES", "all"),
         "VAXCHAIN_PLUGINS": env.get("VAXCHAIN_PLUGINS", ""),
         "VAXCHAIN_ENTRY_POINT_PLUGINS": env.get("VAXCHAIN_ENTRY_POINT_PLUGINS", "1") != "0",
@@ -99,13 +101,23 @@ def normalise_database_url(url):
     return parsed.render_as_string(hide_password=False)
 
 
+# Each process (a gunicorn worker, a `vaxchain` command) has its own pool. A sync worker serves one request
+# at a time, which holds one connection, two while it seals the audit log after its commit; a backlog import
+# running in the worker's background holds as many. Kept open: the pool size; opened when needed and closed
+# after: the overflow. PostgreSQL must allow workers × (pool size + overflow) per machine, plus the commands
+# and backups (docs/operations.md, "Scaling").
+DEFAULT_POOL_SIZE = 2
+DEFAULT_MAX_OVERFLOW = 3
+
+
 def engine_options(url):
     # hide_parameters: a database error's message (logged with a 500) never carries a person's ID or phone
     if url.startswith("sqlite"):
         # busy timeout in seconds: writers wait for each other instead of failing at once
         return {"connect_args": {"timeout": 15}, "hide_parameters": True}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "connect_args": {"connect_timeout": 10},
-            "hide_parameters": True}
+    return {"pool_pre_ping": True, "pool_size": _int_env("VAXCHAIN_DB_POOL_SIZE", DEFAULT_POOL_SIZE),
+            "max_overflow": _int_env("VAXCHAIN_DB_MAX_OVERFLOW", DEFAULT_MAX_OVERFLOW, minimum=0),
+            "connect_args": {"connect_timeout": 10}, "hide_parameters": True}
 
 
 def instance_secret_key(instance_path):

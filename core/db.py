@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from flask import current_app, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event, insert, text
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -26,6 +26,11 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The ids of the tables that grow with every dose (audit entries, moves, injections, logger readings): a
+# national campaign's 5 million injections a day would pass INTEGER's 2 147 483 647 within months. SQLite's
+# INTEGER is already 64-bit (and only INTEGER makes a primary key the rowid), so it keeps that name there.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow():
@@ -205,3 +210,14 @@ def lock_for_transaction(name):
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name})
+
+
+def widen_ids_to_bigint(operations, table, columns):
+    """A migration's step: ``columns`` of ``table`` become BIGINT on PostgreSQL, with the id's sequence
+    (SQLite's INTEGER is 64-bit already). PostgreSQL rewrites the table: minutes for hundreds of millions of
+    rows, under an exclusive lock, so run upgrades in a maintenance window."""
+    if operations.get_bind().dialect.name != "postgresql":
+        return
+    for column in columns:
+        operations.alter_column(table, column, type_=BigInteger(), existing_type=Integer())
+    operations.execute(f"ALTER SEQUENCE {table}_id_seq AS bigint")

@@ -43,6 +43,7 @@ TOKEN_REJECTED = _l("The token is invalid, expired or revoked.")
 
 
 ROW_ID_MAX = 2**31 - 1  # the largest id of a row addressed by URL: their ids are INTEGER (PostgreSQL: 32 bits)
+BIG_ROW_ID_MAX = 2**63 - 1  # the same for the tables with core.db.BigId ids: ``<bigint:...>`` in URLs
 
 
 class RowIdConverter(IntegerConverter):
@@ -50,12 +51,17 @@ class RowIdConverter(IntegerConverter):
     nothing (404) instead of reaching the database, which fails on it (PostgreSQL: integer out of range; SQLite
     past 2**63: OverflowError), a 500. The bound is in the regex: a converter refusing a value after its regex
     matched makes werkzeug answer 405 for a rule of the same path with another method. A route whose ids are
-    BIGINT says so: ``<int(max=...):id>``."""
+    BIGINT says so: ``<bigint:id>``."""
 
     def __init__(self, url_map, fixed_digits=0, min=None, max=ROW_ID_MAX, signed=False):  # noqa: A002 (werkzeug's)
         super().__init__(url_map, fixed_digits, min, max, signed)
         if not signed and not fixed_digits and max is not None:
             self.regex = digits_up_to(max)
+
+
+class BigRowIdConverter(RowIdConverter):
+    def __init__(self, url_map, fixed_digits=0, min=None, max=BIG_ROW_ID_MAX, signed=False):  # noqa: A002
+        super().__init__(url_map, fixed_digits, min, max, signed)
 
 
 def digits_up_to(limit):
@@ -74,6 +80,7 @@ def digits_up_to(limit):
 def init_app(app):
     # before any blueprint is registered: rules take their converters when they are added
     app.url_map.converters["int"] = RowIdConverter
+    app.url_map.converters["bigint"] = BigRowIdConverter
     app.register_error_handler(ApiError, api_error)
     app.register_error_handler(ServiceError, service_error)
     app.register_error_handler(HTTPException, http_error)

@@ -6,7 +6,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import roles
-from core.db import UTCDateTime, db, utcnow
+from core.db import BigId, UTCDateTime, db, utcnow
 
 
 class User(UserMixin, db.Model):
@@ -82,7 +82,7 @@ class AuditEntry(db.Model):
     __tablename__ = "core_audit_log"
     __table_args__ = (Index("ix_core_audit_log_object", "object_type", "object_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"), index=True)
     actor: Mapped[str] = mapped_column(String(64))

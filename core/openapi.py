@@ -62,7 +62,7 @@ def build(blueprints, version):
     }
 
 
-CONVERTER_TYPES = {"int": "integer", "float": "number"}
+CONVERTER_TYPES = {"int": "integer", "bigint": "integer", "float": "number"}
 
 
 def path_parameters(rule):

@@ -7,7 +7,7 @@ from tests.conftest import ALL_ROLES
 
 # Routes anyone may reach, by design. Anything else must demand a login.
 PUBLIC_ENDPOINTS = {"core.login", "core.language", "api.core_api.openapi", "certificates.verify", "certificates.lookup",
-                    "api.injection.certificate_public_key", "api.injection.certificate_verify"}
+                    "api.injection.certificate_public_key", "api.injection.certificate_verify", "health.check"}
 ADMIN_PAGES = ["/admin/users", "/admin/modules", "/admin/audit", "/login-journal", "/admin/locations"]
 
 

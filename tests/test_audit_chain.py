@@ -1,5 +1,6 @@
 """The audit log is tamper-evident: `vaxchain audit verify` finds an altered, deleted or forged entry."""
 import threading
+import time
 
 import pytest
 from sqlalchemy import delete, func, insert, select, text, update
@@ -9,6 +10,12 @@ from core import accounts, audit, audit_chain, roles
 from core.cli import cli
 from core.db import db, utcnow
 from core.models import AuditEntry, AuditPending, AuditSeal
+
+
+@pytest.fixture(autouse=True)
+def seal_every_commit(app):
+    """Tamper with sealed entries: every commit seals at once (the interval has its own test below)."""
+    app.config["VAXCHAIN_AUDIT_SEAL_MS"] = 0
 
 
 def write_entries(app, count, action="test.write"):
@@ -39,13 +46,29 @@ def entry_ids(app):
         return db.session.scalars(select(AuditEntry.id).order_by(AuditEntry.id)).all()
 
 
-def test_every_committed_entry_is_sealed_at_once_in_order(app):
-    write_entries(app, 5)
+def pending_count(app):
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(AuditPending)) == 0
+        return db.session.scalar(select(func.count()).select_from(AuditPending))
+
+
+def test_every_committed_entry_is_sealed_at_once_in_order_when_the_interval_is_zero(app):
+    write_entries(app, 5)
+    assert pending_count(app) == 0
+    with app.app_context():
         seals = db.session.execute(select(AuditSeal.position, AuditSeal.entry_id).order_by(AuditSeal.position)).all()
     assert [position for position, _ in seals] == list(range(1, len(seals) + 1))
     assert [entry_id for _, entry_id in seals] == entry_ids(app)
+
+
+def test_a_burst_of_commits_is_sealed_by_its_first_commit_then_by_the_next_after_the_interval(app):
+    app.config["VAXCHAIN_AUDIT_SEAL_MS"] = 200
+    app.extensions.pop(audit.NEXT_SEAL, None)
+    write_entries(app, 5)
+    assert pending_count(app) == 4  # the first commit sealed its entry (and any before it); the next 4 wait
+    time.sleep(0.25)
+    write_entries(app, 1)
+    assert pending_count(app) == 0
+    assert verify(app).exit_code == 0
 
 
 def test_an_untouched_log_verifies_and_prints_its_head(app):

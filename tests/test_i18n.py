@@ -114,3 +114,25 @@ def test_workers_starting_together_compile_the_catalogs_without_tripping_on_each
         results = list(pool.map(lambda _n: translations.compile_catalogs(folder), range(8)))
     assert any(results)
     assert sorted(path.name for path in (folder / "vi" / "LC_MESSAGES").iterdir()) == ["messages.mo", "messages.po"]
+
+
+def test_an_installed_catalog_the_service_user_cannot_write_is_used_as_it_is(tmp_path, monkeypatch):
+    """pip may date the .po after the .mo it installed beside it, in a folder the service user cannot write
+    (refused as the OS refuses it: CI runs as root, who writes anywhere)."""
+    import os
+    import shutil
+
+    import translations
+
+    def read_only_folder(*_args, **_kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    folder = tmp_path / "translations"
+    shutil.copytree(translations.DIRECTORY / "vi", folder / "vi")
+    installed = folder / "vi" / "LC_MESSAGES" / "messages.mo"
+    os.utime(installed, (1, 1))
+    monkeypatch.setattr(translations.tempfile, "NamedTemporaryFile", read_only_folder)
+    assert translations.compile_catalogs(folder) == []
+    installed.unlink()
+    with pytest.raises(PermissionError):  # with no catalog at all, the app cannot start: say so
+        translations.compile_catalogs(folder)

@@ -25,8 +25,13 @@ def compile_catalogs(directory=DIRECTORY):
             catalog = read_po(handle, locale=po_path.parent.parent.name)
         # A temporary file of this process's own, then an atomic rename: a worker never reads a half-written
         # catalog, and workers starting together (gunicorn) do not take each other's file.
-        with tempfile.NamedTemporaryFile(dir=mo_path.parent, prefix=mo_path.name, suffix=".tmp",
-                                         delete=False) as handle:
+        try:
+            handle = tempfile.NamedTemporaryFile(dir=mo_path.parent, prefix=mo_path.name, suffix=".tmp", delete=False)
+        except PermissionError:
+            if mo_path.exists():  # an installed copy the service user cannot write: pip's dates, not a change
+                continue
+            raise
+        with handle:
             write_mo(handle, catalog)
         Path(handle.name).replace(mo_path)
         written.append(mo_path)

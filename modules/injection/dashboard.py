@@ -2,9 +2,11 @@
 :func:`services.effective_injections` defines them) per day, dose number, vaccine and province, within a
 viewer's locations and a period; and the small SVG bar charts that draw them.
 
-Every figure is one grouped query. The sites are given as ``EVERYWHERE`` (then a subquery of the sites'
-ids, never a list of thousands of ids), a collection of location ids or a select of ids; with the period
-on ``injected_on`` this lets the database walk the (site_id, injected_on) index site by site.
+The doses are summed from the daily tally (:mod:`modules.injection.tally`: per day, site, vaccine and dose
+number, kept in the same transaction as the injections), each figure one grouped query over a few rows a site
+a day; only the people are counted from the injections (see :func:`people`). The sites are given as
+``EVERYWHERE`` (then no filter on sites), a collection of location ids or a select of ids; with the period
+this lets the database walk the (site_id, day) indexes site by site.
 
 A site's province is the province-level location above it in the tree (from ``Location.path``, which lists
 every ancestor), not its administrative unit: the tree is what the stores and scopes are built on, and every
@@ -23,7 +25,8 @@ from sqlalchemy import distinct, func, select
 from core.access import EVERYWHERE
 from core.db import db
 from core.i18n import format_day, format_number
-from modules.injection.models import Injection, Person
+from modules.injection import tally
+from modules.injection.models import DoseTally, Injection, Person
 from modules.injection.services import effective_injections
 from modules.lots.models import Presentation
 from modules.warehouse.models import DISTRICT, NATIONAL, PROVINCE, REGIONAL, SITE, Location
@@ -55,14 +58,33 @@ class Summary:
 
 
 def summary(where):
-    doses, people = totals(where)
-    return Summary(doses=doses, people=people, per_day=doses_per_day(where),
+    tally.write_pending(db.session)  # this transaction's own doses count too
+    per_day = doses_per_day(where)
+    return Summary(doses=sum(doses for _day, doses in per_day), people=people(where), per_day=per_day,
                    per_dose_number=doses_per_dose_number(where), per_vaccine=doses_per_vaccine(where),
                    per_province=doses_per_province(where))
 
 
+def tallied(where, *columns):
+    """A select of ``columns`` over the tally rows of ``where``: one row a site, day, vaccine and dose number
+    given, however many doses that was. Every site's rows are the whole tally (it holds sites only)."""
+    query = select(*columns).select_from(DoseTally).where(DoseTally.day.between(where.start, where.end))
+    sites = where.sites
+    if sites is EVERYWHERE:
+        return query
+    return query.where(DoseTally.site_id.in_(sites if hasattr(sites, "subquery") else sorted(sites)))
+
+
+DOSES = func.sum(DoseTally.doses)
+
+
+def grouped(where, *columns):
+    """``tallied`` summed per ``columns``, groups whose doses were all corrected away left out."""
+    return tallied(where, *columns, DOSES).group_by(*columns).having(DOSES != 0)
+
+
 def counted(where, *columns):
-    """A select of ``columns`` over the injections ``where`` counts."""
+    """A select of ``columns`` over the injections ``where`` counts (for what the tally cannot say: people)."""
     sites = where.sites
     if sites is EVERYWHERE:
         sites = select(Location.id).where(Location.kind == SITE)
@@ -74,39 +96,41 @@ def counted(where, *columns):
 
 def totals(where):
     """(doses, people with at least one of them)."""
+    tally.write_pending(db.session)
+    return db.session.scalar(tallied(where, func.coalesce(DOSES, 0))), people(where)
+
+
+def people(where):
+    """People with at least one dose in the period, a merged record counting once with the one it went into.
+    A daily tally cannot give it (a person given doses on two days is one person), so this one figure is
+    counted from the injections, on the (site_id, injected_on) index: see docs/query-plans.md for its cost."""
     person = func.coalesce(Person.merged_into_id, Injection.person_id)
-    query = counted(where, func.count(Injection.id), func.count(distinct(person))).join_from(
-        Injection, Person, Person.id == Injection.person_id)
-    doses, people = db.session.execute(query).one()
-    return doses, people
+    query = counted(where, func.count(distinct(person))).join_from(Injection, Person, Person.id == Injection.person_id)
+    return db.session.scalar(query)
 
 
 def doses_per_day(where):
     """[(day, doses)] for every day of the period, days without a dose included."""
-    query = counted(where, Injection.injected_on, func.count(Injection.id)).group_by(Injection.injected_on)
-    counts = dict(db.session.execute(query).all())
+    counts = dict(db.session.execute(grouped(where, DoseTally.day)).all())
     return [(day, counts.get(day, 0)) for day in where.days]
 
 
 def doses_per_dose_number(where):
-    query = (counted(where, Injection.dose_number, func.count(Injection.id))
-             .group_by(Injection.dose_number).order_by(Injection.dose_number))
+    query = grouped(where, DoseTally.dose_number).order_by(DoseTally.dose_number)
     return [tuple(row) for row in db.session.execute(query)]
 
 
 def doses_per_vaccine(where):
-    doses = func.count(Injection.id)
-    query = (counted(where, Presentation.name, doses)
-             .join_from(Injection, Presentation, Presentation.id == Injection.presentation_id)
-             .group_by(Presentation.id, Presentation.name).order_by(doses.desc(), Presentation.name))
-    return [tuple(row) for row in db.session.execute(query)]
+    query = (grouped(where, Presentation.id, Presentation.name)
+             .join(Presentation, Presentation.id == DoseTally.presentation_id)
+             .order_by(DOSES.desc(), Presentation.name))
+    return [(name, doses) for _id, name, doses in db.session.execute(query)]
 
 
 def doses_per_province(where):
     """[(province, doses)], most first: the doses grouped by site path, then each path given to the province
     in it (one more small query: the provinces)."""
-    query = (counted(where, Location.path, func.count(Injection.id))
-             .join_from(Injection, Location, Location.id == Injection.site_id).group_by(Location.path))
+    query = grouped(where, Location.path).join(Location, Location.id == DoseTally.site_id)
     per_site = db.session.execute(query).all()
     if not per_site:
         return []

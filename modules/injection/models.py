@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, db, utcnow
+from core.db import BigId, UTCDateTime, db, utcnow
 from modules.lots.models import Lot, Presentation
 from modules.warehouse.models import Location
 
@@ -55,7 +55,7 @@ class Injection(db.Model):
         Index("ix_injection_injection_lot", "lot_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("injection_person.id"))
     presentation_id: Mapped[int] = mapped_column(ForeignKey("lots_presentation.id"))
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots_lot.id"))
@@ -64,9 +64,9 @@ class Injection(db.Model):
     injected_on: Mapped[date] = mapped_column(Date)  # the day in Asia/Ho_Chi_Minh, for rules and reports
     dose_number: Mapped[int]
     source: Mapped[str] = mapped_column(String(16), default=LIVE)
-    move_id: Mapped[int | None] = mapped_column(ForeignKey("warehouse_move.id"))  # the dose taken from stock
+    move_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("warehouse_move.id"))  # the dose taken from stock
     open_vial_id: Mapped[int | None] = mapped_column(ForeignKey("injection_open_vial.id"))  # drawn from it
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("injection_injection.id"), unique=True)
+    reverses_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("injection_injection.id"), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -113,6 +113,22 @@ class DailyTally(db.Model):
     reported_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
 
 
+class DoseTally(db.Model):
+    """The doses that count (see ``services.effective_injections``) per day, site, vaccine and dose number,
+    kept by :mod:`modules.injection.tally` in the same transaction as every injection and correction, so that
+    dashboards sum a few rows a site a day instead of counting millions of injections. Not the site's own
+    paper count: that is :class:`DailyTally`."""
+
+    __tablename__ = "injection_daily_tally"
+    __table_args__ = (Index("ix_injection_daily_tally_site_day", "site_id", "day"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # first: national views walk it by day
+    site_id: Mapped[int] = mapped_column(ForeignKey("warehouse_location.id"), primary_key=True)
+    presentation_id: Mapped[int] = mapped_column(ForeignKey("lots_presentation.id"), primary_key=True)
+    dose_number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    doses: Mapped[int]
+
+
 class ImportJob(db.Model):
     """One import of a backlog file. Its counts are written in the same transaction as each chunk of
     rows, so they always match what the database holds, also after a crash.
@@ -124,9 +140,10 @@ class ImportJob(db.Model):
 
     A vanished process cannot mark its own job, so others do: the process running a job records itself as
     ``owner`` ("host:pid") and refreshes ``heartbeat_at`` with every chunk. A running job counts as
-    interrupted (and is stored so) when its owner is gone: on the same host, no live process has its pid
-    (or, for the owner process itself, no import of that job is still going on in it); from another host,
-    which cannot see that process, when its heartbeat is older than ``importer.STALE_AFTER``. This is
+    interrupted (and is stored so) when its owner is gone: in the owner process itself, when no import of
+    that job is going on in it; elsewhere, when its heartbeat is older than ``importer.STALE_AFTER`` (from
+    another host, which cannot see that process, the only sign; on the same host too, as a container
+    restarted under the same hostname reuses pids), or on the same host no live process has its pid. This is
     checked when an import starts and whenever the import pages show the job.
     """
 

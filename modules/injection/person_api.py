@@ -95,7 +95,7 @@ def committed(payload):
 
 # --- Correcting ---------------------------------------------------------------------------------------
 
-@api.endpoint("/injections/<int:injection_id>/correct", methods=["POST"], roles=REGISTRARS,
+@api.endpoint("/injections/<bigint:injection_id>/correct", methods=["POST"], roles=REGISTRARS,
               request_schema=CORRECT_REQUEST, response_schema=CORRECTION_SCHEMA,
               summary="Cancel a wrongly recorded injection given at one of your sites, with the reason: a "
                       "correction record reverses it, and a live injection's dose goes back to the site's stock. "

@@ -21,7 +21,8 @@ from core import audit
 from core.clock import local_today
 from core.db import db
 from core.service_errors import ServiceError
-from modules.injection.models import LIVE, DailyTally, Injection, Person
+from modules.injection import tally as dose_tally
+from modules.injection.models import LIVE, DailyTally, DoseTally, Injection, Person
 from modules.injection.services import effective_injections
 from modules.lots.models import Lot, Presentation
 from modules.warehouse.ledger import MAX_DOSES_PER_MOVE
@@ -104,11 +105,11 @@ def daily_rows(location_ids, start, end):
     tallies = {(site_id, day): doses for site_id, day, doses in db.session.execute(
         select(DailyTally.site_id, DailyTally.day, DailyTally.doses)
         .where(DailyTally.site_id.in_(sites), DailyTally.day.between(start, end)))}
+    dose_tally.write_pending(db.session)  # the doses entered, from the tally kept with them (this transaction's too)
     entered = {(site_id, day): count for site_id, day, count in db.session.execute(
-        effective_injections()
-        .with_only_columns(Injection.site_id, Injection.injected_on, func.count(Injection.id))
-        .where(Injection.site_id.in_(sites), Injection.injected_on.between(start, end))
-        .group_by(Injection.site_id, Injection.injected_on))}
+        select(DoseTally.site_id, DoseTally.day, func.sum(DoseTally.doses))
+        .where(DoseTally.site_id.in_(sites), DoseTally.day.between(start, end))
+        .group_by(DoseTally.site_id, DoseTally.day).having(func.sum(DoseTally.doses) != 0))}
     keys = set(tallies) | set(entered)
     places = locations_by_id({site_id for site_id, _day in keys})
     rows = []

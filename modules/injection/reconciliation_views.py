@@ -5,6 +5,7 @@ recall list of everyone injected from a lot (``/lots/<id>/recipients``).
 Thin over ``reconciliation``. Every page shows only the user's locations (``core.access.location_scope``):
 a location outside them is a 404, and no list holds its rows.
 """
+from dataclasses import dataclass
 from datetime import timedelta
 from math import ceil
 
@@ -94,11 +95,44 @@ def index():
         return daily_workbook(daily, daily_total, level, start, end)
     filters = {"location": form.location.data or None, "since": f"{start:%d/%m/%Y}", "until": f"{end:%d/%m/%Y}",
                "level": level}
+    pages = {name: request.args.get(name, 1, type=int) for name in PAGE_PARAMETERS}
+    daily_page = page_of(daily, "page", pages, filters)
+    stock_page = page_of(stock, "stock_page", pages, filters)
+    wastage_page = page_of(reconciliation.wastage_rows(ids), "wastage_page", pages, filters)
     return render_template("reconciliation/index.html", form=form, report={
-        "start": start, "end": end, "level": level, "daily": daily, "daily_total": daily_total,
-        "stock": stock, "stock_total": stock_total, "wastage": reconciliation.wastage_rows(ids),
+        "start": start, "end": end, "level": level, "daily": daily_page.rows, "daily_total": daily_total,
+        "stock": stock_page.rows, "stock_total": stock_total, "wastage": wastage_page.rows,
+        "pages": {"daily": daily_page, "stock": stock_page, "wastage": wastage_page},
         "daily_url": url_for(".index", **filters, format="xlsx", table=DAILY),
         "stock_url": url_for(".index", **filters, format="xlsx", table=STOCK)})
+
+
+REPORT_PAGE = 200  # rows of each table a page shows: a nation has 10 000 sites, each with days and lots
+PAGE_PARAMETERS = ("page", "stock_page", "wastage_page")
+
+
+@dataclass
+class Page:
+    rows: list
+    first: int  # the number of its first row (from 1), 0 when there is none
+    last: int
+    total: int
+    previous_url: str | None
+    next_url: str | None
+
+
+def page_of(rows, name, pages, filters):
+    """The page of ``rows`` the parameter ``name`` asks for (the first when it is out of range), with links to
+    the pages around it that keep the filters and the other tables' pages."""
+    pages_count = max(1, ceil(len(rows) / REPORT_PAGE))
+    number = pages[name] if 1 <= pages[name] <= pages_count else 1
+
+    def link(to):
+        return url_for(".index", **filters, **{**pages, name: to}) if 1 <= to <= pages_count else None
+
+    start = (number - 1) * REPORT_PAGE
+    shown = rows[start:start + REPORT_PAGE]
+    return Page(shown, start + 1 if shown else 0, start + len(shown), len(rows), link(number - 1), link(number + 1))
 
 
 def period(form):

@@ -12,7 +12,7 @@ from core.access import EVERYWHERE
 from core.clock import LOCAL_ZONE, local_date, local_today
 from core.db import db, insert_rows, utcnow
 from core.service_errors import ConflictError, ServiceError
-from modules.injection import identity, people, rules
+from modules.injection import identity, people, rules, tally
 from modules.injection.models import BACKLOG, CORRECTION, LIVE, Injection, OpenVial, Person
 from modules.lots import services as lots
 from modules.warehouse import ledger, locations
@@ -103,7 +103,8 @@ def doses_given(place_list):
 # --- Registering ---------------------------------------------------------------------------------------
 
 def register(person, lot, site, injected_at=None, dose_number=None, user=None, idempotency_key=None, note=""):
-    """Record that ``person`` received a dose of ``lot`` at ``site`` and take it from the site's stock."""
+    """Record that ``person`` received a dose of ``lot`` at ``site`` and take it from the site's stock, at the
+    commit: the caller's commit raises the 409 ``no_stock`` error when no dose is left."""
     now = utcnow()
     injected_at = injected_at or now
     if injected_at > now + FUTURE_TOLERANCE:
@@ -116,10 +117,10 @@ def register(person, lot, site, injected_at=None, dose_number=None, user=None, i
         stock.usable_lot(lot, day, location=site)
         number = rules.check_next_dose(earlier, lot.presentation, day, dose_number)
         vial = draw_from_vial(site, lot, injected_at, now, user)
-        try:
-            move = ledger.post([Transfer(lot, site, locations.virtual(CONSUMED), 1)], "injection", user=user)[0]
-        except ledger.InsufficientStock:
-            raise no_dose_left(lot, site) from None
+        # taken at the commit (which raises no_dose_left if it is gone): desks injecting from one lot at
+        # one site queue behind each other's commits only
+        move = ledger.post([Transfer(lot, site, locations.virtual(CONSUMED), 1)], "injection", user=user,
+                           take_at_commit=lambda: no_dose_left(lot, site))[0]
     # Keys only: the person was written with the move, and the related rows are already in the session
     # (reading injection.person costs no query), so the flush has one table to write.
     injection = Injection(person_id=person.id, presentation_id=lot.presentation_id, lot_id=lot.id, site_id=site.id,
@@ -128,6 +129,7 @@ def register(person, lot, site, injected_at=None, dose_number=None, user=None, i
                           note=note, created_by=user.id if user else None)
     db.session.add(injection)
     db.session.flush()
+    tally.add(injection)
     injection.certificate = rules.certificate([*earlier, rules.Dose(day, lot.presentation, number)])
     audit.record("injection.register", injection, user=user, details={
         "person": person.id, "lot": lot.lot_number, "site": site.code, "dose_number": number})
@@ -150,6 +152,7 @@ def record_backlog(person, lot, site, day, dose_number=None, user=None, note="")
                           created_by=user.id if user else None)
     db.session.add(injection)
     db.session.flush()
+    tally.add(injection)
     audit.record("injection.backlog", injection, user=user, details={
         "person": person.id, "lot": lot.lot_number, "site": site.code, "dose_number": number})
     return injection
@@ -166,6 +169,7 @@ def record_backlog_all(doses, user=None):
     insert_rows(db.session.connection(), Injection.__table__, BACKLOG_COLUMNS, [
         (person_id, lot.presentation_id, lot.id, site_id, noon.get(day) or noon.setdefault(day, local_noon(day)),
          day, number, BACKLOG, note, created_by, now) for person_id, lot, site_id, day, number, note in doses])
+    tally.add_all((day, site_id, lot.presentation_id, number) for _person, lot, site_id, day, number, _note in doses)
 
 
 def local_noon(day):
@@ -267,6 +271,7 @@ def correct(injection, reason, user=None):
                            reverses_id=injection.id, note=reason, created_by=user.id if user else None)
     db.session.add(correction)
     db.session.flush()
+    tally.remove(injection)
     audit.record("injection.correct", correction, user=user, details={"reverses": injection.id, "reason": reason})
     return correction
 

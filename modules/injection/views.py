@@ -280,11 +280,11 @@ def save_dose(site, sites):
         return refused_dose(site, sites, person, form, error)
     try:
         injection = services.register(person, lot, site, user=current_user)
+        db.session.commit()  # the dose is taken here: no dose left is refused here
     except ServiceError as error:
         if error.field == "lot_id":  # about the lot: shown where it was given
             error.field = used
         return refused_dose(site, sites, person, form, error)
-    db.session.commit()
     return redirect(url_for(".register", site=site.code, done=injection.id))
 
 

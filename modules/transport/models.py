@@ -4,7 +4,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, db, utcnow
+from core.db import BigId, UTCDateTime, db, utcnow
 from core.models import User
 from modules.lots.models import Lot, Presentation
 from modules.warehouse.models import Location
@@ -78,7 +78,7 @@ class Reading(db.Model):
     __tablename__ = "transport_reading"
     __table_args__ = (Index("ix_transport_reading_shipment_at", "shipment_id", "at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     shipment_id: Mapped[int] = mapped_column(ForeignKey("transport_shipment.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     celsius: Mapped[float] = mapped_column(Float)

@@ -9,6 +9,10 @@ Virtual locations (supplier, transit, consumed, wastage, adjustment) are shared 
 balance rows are the most contended in the database: every injection of a lot in the country adds to
 one row. Their changes are summed during the transaction and written last, just before the commit, so
 that row's lock is held for the commit alone instead of for the whole request.
+
+A site's balance of a lot is just as contended when many desks inject from one lot (the "hot lot"): a
+registration asks for its dose to be taken at the commit too (``take_at_commit``), after the rows it
+writes, so the requests queue only behind each other's commits.
 """
 from dataclasses import dataclass
 from functools import cache
@@ -53,8 +57,12 @@ def check_doses(doses, field="doses"):
         raise ServiceError(_("%(doses)d doses is not a plausible quantity.", doses=doses), field, "absurd_quantity")
 
 
-def post(transfers, kind, user=None, reason=None, note="", reference=None, reverses=None):
+def post(transfers, kind, user=None, reason=None, note="", reference=None, reverses=None, take_at_commit=None):
     """Record ``transfers`` as moves of ``kind`` and update the balances; all or nothing.
+
+    With ``take_at_commit`` (a function returning the error to raise when the doses are not there),
+    the doses are taken from the sources just before the commit, which then raises that error; only for
+    transfers to virtual locations (their balances are written at the commit too).
 
     Every balance is written in (location, lot) order over all the lines, sources and destinations
     alike, so two operations touching the same balances lock them in the same order and cannot deadlock
@@ -66,7 +74,13 @@ def post(transfers, kind, user=None, reason=None, note="", reference=None, rever
         check_doses(line.doses)
         if line.source.id == line.destination.id:
             raise ServiceError(_("The source and the destination are the same."), "destination", "same_location")
-    apply_to_balances(lines)
+    if take_at_commit is None:
+        apply_to_balances(lines)
+    else:
+        assert all(line.destination.is_virtual and not line.source.is_virtual for line in lines), lines
+        for line in lines:
+            take_later(line.source, line.lot, line.doses, take_at_commit)
+            add_later(line.destination.id, line.lot.id, line.doses)
     moves = []
     for line in lines:
         move = Move(lot_id=line.lot.id, from_location_id=line.source.id, to_location_id=line.destination.id,
@@ -127,6 +141,11 @@ def add_to_balance(connection, location_id, lot_id, delta):
 
 
 VIRTUAL_DELTAS = "ledger.virtual_deltas"
+TAKES_AT_COMMIT = "ledger.takes_at_commit"
+
+
+def take_later(location, lot, doses, when_short):
+    db.session.info.setdefault(TAKES_AT_COMMIT, []).append((location.id, lot.id, doses, when_short))
 
 
 def add_later(location_id, lot_id, delta):
@@ -135,9 +154,22 @@ def add_later(location_id, lot_id, delta):
     deltas[location_id, lot_id] = deltas.get((location_id, lot_id), 0) + delta
 
 
+def take_now(session):
+    """Take the doses asked for at the commit now: before the commit, and before this transaction reads a
+    balance (it sees its own takes, as it sees its own moves)."""
+    takes = session.info.pop(TAKES_AT_COMMIT, None)
+    if takes:
+        connection = session.connection()
+        for location_id, lot_id, doses, when_short in sorted(takes, key=lambda take: take[:2]):
+            if connection.execute(TAKE, {"at": location_id, "of_lot": lot_id, "taken": doses}).rowcount != 1:
+                raise when_short()
+
+
 @event.listens_for(db.session, "before_commit")
-def write_virtual_balances(session):
-    """In (location, lot) order, as every other balance write: concurrent commits cannot deadlock."""
+def write_balances_at_commit(session):
+    """The takes asked for at the commit, then the virtual balances, each in (location, lot) order as every
+    other balance write (physical locations before virtual ones): concurrent commits cannot deadlock."""
+    take_now(session)
     deltas = session.info.pop(VIRTUAL_DELTAS, None)
     if deltas:
         connection = session.connection()
@@ -150,6 +182,7 @@ def write_virtual_balances(session):
 def forget_virtual_deltas(session, transaction):
     if transaction.parent is None:  # committed (written above) or rolled back (lost with the moves)
         session.info.pop(VIRTUAL_DELTAS, None)
+        session.info.pop(TAKES_AT_COMMIT, None)
 
 
 @cache
@@ -175,6 +208,7 @@ def reverse(move, user=None, note=""):
 
 
 def on_hand(location_id, lot_id):
+    take_now(db.session)
     doses = db.session.scalar(select(Balance.doses).where(Balance.location_id == location_id,
                                                           Balance.lot_id == lot_id))
     return doses or 0
@@ -182,6 +216,7 @@ def on_hand(location_id, lot_id):
 
 def on_hand_of(location_id, lot_ids):
     """Doses at a location for several lots in one query: ``{lot_id: doses}`` (missing lots hold 0)."""
+    take_now(db.session)
     rows = db.session.execute(select(Balance.lot_id, Balance.doses).where(
         Balance.location_id == location_id, Balance.lot_id.in_(list(lot_ids))))
     return dict(rows.all())
@@ -190,7 +225,7 @@ def on_hand_of(location_id, lot_ids):
 def check():
     """Problems in the ledger, as sentences: balances that differ from the sum of moves, and lots that
     do not net to zero over all locations. An empty list means the books are right."""
-    write_virtual_balances(db.session)  # this transaction's own moves count too
+    write_balances_at_commit(db.session)  # this transaction's own moves count too
     incoming = select(Move.to_location_id.label("location_id"), Move.lot_id, Move.doses.label("doses"))
     outgoing = select(Move.from_location_id.label("location_id"), Move.lot_id, (-Move.doses).label("doses"))
     lines = incoming.union_all(outgoing).subquery()

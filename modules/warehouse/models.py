@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, db, utcnow
+from core.db import BigId, UTCDateTime, db, utcnow
 from core.models import User
 from modules.lots.models import Lot
 
@@ -81,7 +81,7 @@ class Move(db.Model):
         Index("ix_warehouse_move_to", "to_location_id", "lot_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots_lot.id"), index=True)
     from_location_id: Mapped[int] = mapped_column(ForeignKey("warehouse_location.id"))
@@ -91,7 +91,7 @@ class Move(db.Model):
     reason: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text, default="")
     reference: Mapped[str | None] = mapped_column(String(64), index=True)
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("warehouse_move.id"), unique=True)
+    reverses_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("warehouse_move.id"), unique=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
 
     lot: Mapped[Lot] = relationship()

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from datetime import date, timedelta
@@ -15,20 +16,18 @@ import pytest
 import requests
 from sqlalchemy import create_engine, func, select, text
 
-from bench import backlog_file
+from bench import backlog_file, backlog_world
 from bench.cluster import PG_BIN, Cluster
 from core import create_app, roles
 from core.access import EVERYWHERE
-from core.db import db
+from core.db import db, utcnow
 from core.models import User
 from core.tokens import create_token
 from modules.injection.backlog import importer
 from modules.injection.models import BACKLOG, ImportJob, Injection, Person
-from modules.warehouse import locations, services
-from modules.warehouse.models import DISTRICT, NATIONAL, PROVINCE, SITE
 from tests.conftest import PASSWORD, SERVER_URL, migrate
 from tests.reliability.conftest import SECRET_KEY, children_of, server_environment
-from tests.warehouse.helpers import user_at, vaccine_with_gtin
+from tests.warehouse.helpers import user_at
 
 ROWS = 20_000  # 10 chunks of 2 000: long enough to stop in the middle, short enough to keep the suite fast
 CHUNK = 2_000
@@ -50,22 +49,8 @@ def backlog_csv(tmp_path_factory):
 
 
 def seed_backlog_world():
-    """The file's 50 sites under one district and its lots received nationally; staff over the district.
-    Call in an app context."""
-    national = locations.create_location("KHO-QG", "Kho vắc xin quốc gia", NATIONAL)
-    province = locations.create_location("KHO-HN", "Kho tỉnh Hà Nội", PROVINCE, national)
-    district = locations.create_location("KHO-BD", "Kho quận Ba Đình", DISTRICT, province)
-    for index in range(backlog_file.SITES):
-        locations.create_location(backlog_file.site_code(index), f"Trạm Y tế {index}", SITE, district)
-    lines = []
-    for _typed, code, _gap in backlog_file.VACCINES:
-        gtin = vaccine_with_gtin(code).gtins[0].gtin
-        lines += [services.ReceiptLine(gtin=gtin, lot=backlog_file.lot_number(code, index), doses=1200,
-                                       expiry=date.today() + timedelta(days=365), confirm_new_lot=True)
-                  for index in range(backlog_file.LOTS_PER_VACCINE)]
-    services.receive(national, lines)
-    db.session.commit()
-    return user_at(roles.SITE_STAFF, district, "nhap.lieu").username
+    """The benchmark's world (``bench/backlog_world.py``); staff over its district. Call in an app context."""
+    return user_at(roles.SITE_STAFF, backlog_world.seed(), "nhap.lieu").username
 
 
 def expected_outcome(path):
@@ -108,6 +93,28 @@ def command_line(pid):
 
 def gone(pids):
     return all(not importer.process_alive(int(pid)) for pid in pids)
+
+
+# --- A restart that keeps the hostname ------------------------------------------------------------------------
+
+def test_a_job_whose_pid_lives_on_this_host_but_which_is_silent_past_the_stale_window_is_interrupted(app):
+    """A container restarted under the same hostname starts its pids again: another process may now hold the
+    dead import's pid. The job's silence tells it apart from a live import, which beats with every chunk."""
+    pid_in_use = os.getppid()  # a process of this host, alive, and not this one
+    assert importer.process_alive(pid_in_use)
+    quiet = {"heard from a minute ago": timedelta(minutes=1),
+             "silent past the window": importer.STALE_AFTER + timedelta(minutes=1)}
+    with app.app_context():
+        jobs = {}
+        for name, silence in quiet.items():
+            then = utcnow() - silence
+            jobs[name] = ImportJob(filename="so-tiem.xlsx", file_sha256="0" * 64, heartbeat_at=then, created_at=then,
+                                   owner=f"{socket.gethostname()}:{pid_in_use}")
+            db.session.add(jobs[name])
+        db.session.commit()
+        importer.settle_interrupted(list(jobs.values()))
+        assert {name: job.status for name, job in jobs.items()} == {
+            "heard from a minute ago": "running", "silent past the window": "interrupted"}
 
 
 # --- kill -9 of the gunicorn worker running a web import ----------------------------------------------------

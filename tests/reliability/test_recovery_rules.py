@@ -106,7 +106,7 @@ def ended_process():
 
 @pytest.mark.parametrize("owner, heartbeat_minutes, expected", [
     (f"{socket.gethostname()}:{{dead}}", 0, "interrupted"),        # its process ended on this host
-    (f"{socket.gethostname()}:{{alive}}", 60, "running"),          # alive here, however quiet
+    (f"{socket.gethostname()}:{{alive}}", 1, "running"),           # alive here, heard from a minute ago
     (f"{socket.gethostname()}:{{this}}", 0, "interrupted"),        # this process, but no import of it going on
     ("other-host:123", 1, "running"),                              # another host, heard from a minute ago
     ("other-host:123", 11, "interrupted"),                         # another host, silent for longer than STALE_AFTER

@@ -39,6 +39,7 @@ PAGES = {
     "core.home": Row(ANY_USER), "core.account": Row(ANY_USER), "core.logout": Row(ANY_USER),
     "core.login": Row(ANYONE, statuses=tuple((role, 302) for role in ANY_USER)),  # logged in: sent home
     "core.language": Row(ANYONE),
+    "health.check": Row(ANYONE),  # for load balancers and monitoring: no session, no personal data
     "certificates.lookup": Row(ANYONE), "certificates.verify": Row(ANYONE),
     "core.audit_log": Row(allowed()), "core.modules": Row(allowed()), "core.users": Row(allowed()),
     "core.toggle_user": Row(allowed()), "login_journal.journal": Row(allowed()),

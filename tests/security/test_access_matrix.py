@@ -1,6 +1,8 @@
 """The access matrix: every route of the URL map and of the OpenAPI document × every role (and nobody) ×
 a record of one's own province or of another, answered as ``routes.py`` says — and never showing another
 province's records, whether in a page, a list, a search, a workbook or a PDF, nor by guessing ids in turn."""
+import re
+
 import pytest
 from flask import Blueprint
 
@@ -49,7 +51,7 @@ def test_a_plugins_new_route_without_a_row_fails_the_table_check(make_app):
 def test_the_openapi_document_lists_exactly_the_api_routes(world_app, caller):
     document = caller.send(None, "GET", "/api/v1/openapi.json").json
     documented = {(path, method.upper()) for path, operations in document["paths"].items() for method in operations}
-    mounted = {(rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}"), method)
+    mounted = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method)
                for rule, method in routes(world_app) if rule.rule.startswith(API)}
     assert documented == mounted
 

@@ -332,9 +332,11 @@ class FirstRows:
     two different people sharing one is a chance in ten million in a million-row file."""
 
     BATCH = 10_000  # keys per query, well under SQLite's limit of bound values
+    CACHE_KIB = 32 * 1024  # most of a million-row file's keys (2 MB, the default, spilled to disk page by page)
 
     def __init__(self):
         self.table = sqlite3.connect("")  # "": a private temporary database, deleted when closed
+        self.table.execute(f"PRAGMA cache_size = -{self.CACHE_KIB}")
         self.table.execute("CREATE TABLE first_row (key INTEGER PRIMARY KEY, row INTEGER NOT NULL)")
 
     def known(self, keys):

@@ -8,9 +8,11 @@ naming the column as the file calls it. Nothing is written on a dry run.
 A job whose process vanished is found and marked "interrupted" (see :class:`ImportJob` for the rule);
 one that stopped on an error is marked "failed" by whoever caught it (:func:`record_failure`).
 """
+import contextlib
 import hashlib
 import os
 import socket
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -141,8 +143,9 @@ def run(path, filename, scope, *, user=None, site_code=None, dry_run=False, prog
             job.rows_total = header.row_count
             db.session.commit()
         summary = Summary(headers=header.headers)
-        with fewer_collections():
+        with fewer_collections(), PageCache() as page_cache:
             for rows in chunks:
+                page_cache.cover(db.session.connection())
                 plan(rows, vaccines)
                 count(rows, summary)
                 if job is not None:
@@ -163,6 +166,33 @@ def run(path, filename, scope, *, user=None, site_code=None, dry_run=False, prog
     if progress:
         progress(summary)
     return job, summary
+
+
+IMPORT_PAGE_CACHE_KIB = 128 * 1024  # SQLite's page cache for the import (its default: 2 MB)
+
+
+class PageCache:
+    """On SQLite, a larger page cache for the import's connections, set back as it was at the end. Each new
+    person and dose goes into indexes (ID, phone, name, site and day...) at places all over them: with 2 MB
+    of cache their pages were read again from the OS chunk after chunk (200 000 rows: the importer's CPU
+    20.0 s → 17.9 s, its kernel's share 5.6 s → 3.0 s)."""
+
+    def __enter__(self):
+        self.before = {}  # DBAPI connection → its cache_size before
+        return self
+
+    def cover(self, connection):
+        if connection.dialect.name != "sqlite":
+            return
+        raw = connection.connection.dbapi_connection
+        if raw not in self.before:
+            self.before[raw] = raw.execute("PRAGMA cache_size").fetchone()[0]
+            raw.execute(f"PRAGMA cache_size = -{IMPORT_PAGE_CACHE_KIB}")
+
+    def __exit__(self, *_exception):
+        for raw, size in self.before.items():
+            with contextlib.suppress(sqlite3.Error):  # a connection lost meanwhile has no cache to give back
+                raw.execute(f"PRAGMA cache_size = {int(size)}")
 
 
 def count(rows, summary):
@@ -227,13 +257,15 @@ def claim(job):
 
 def owner_gone(job, now):
     """Whether the process running ``job`` is gone (see :class:`ImportJob`)."""
+    last_sign = job.heartbeat_at or job.created_at
+    silent = last_sign is None or now - last_sign > STALE_AFTER
     host, _colon, pid = (job.owner or "").rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
         if int(pid) == os.getpid():
             return job.id not in RUNNING_HERE
-        return not process_alive(int(pid))
-    last_sign = job.heartbeat_at or job.created_at
-    return last_sign is None or now - last_sign > STALE_AFTER
+        # A live process with the pid is not proof: a container restarted under the same hostname reuses pids.
+        return silent or not process_alive(int(pid))
+    return silent
 
 
 def process_alive(pid):

@@ -5,14 +5,20 @@ translation catalogs and language for its messages.
 
 It is a plain ``python -c`` child, not a multiprocessing one: that would import the parent's main script
 again (a gunicorn worker, the ``vaxchain`` command, a user's script). Items come back pickled on a pipe of
-their own; the pipe's buffer holds the worker back when the importer is behind, so memory stays bounded.
+their own, each after its length. A thread of the importer drains the pipe into a queue of
+:data:`QUEUED_ITEMS`: either process may pause for a while (a checkpoint of SQLite's WAL, a slow query)
+without stopping the other, which a pipe (1 MB at most) could not absorb; the full queue holds the
+worker back when the importer is behind, so memory stays bounded.
 """
 import contextlib
 import fcntl
 import os
 import pickle
+import queue
+import struct
 import subprocess
 import sys
+import threading
 from datetime import date
 from operator import attrgetter
 
@@ -35,7 +41,9 @@ def checked_chunks(path, filename, context):
     return from_worker(path, filename, context)
 
 
-PIPE_BYTES = 1024 * 1024  # a few chunks: the worker checks ahead while the importer writes (Linux's default is 64 KB)
+PIPE_BYTES = 1024 * 1024  # Linux's default is 64 KB; more needs privileges (/proc/sys/fs/pipe-max-size)
+QUEUED_ITEMS = 16  # chunks read ahead of the importer, each about 1 MB pickled
+LENGTH = struct.Struct("<Q")  # before each pickled item
 
 
 def from_worker(path, filename, context):
@@ -47,27 +55,51 @@ def from_worker(path, filename, context):
     worker = subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=[writing],
                               env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     os.close(writing)
+    items, stop = queue.Queue(QUEUED_ITEMS), threading.Event()
+    drain = threading.Thread(target=drain_pipe, args=(os.fdopen(reading, "rb"), items, stop), daemon=True,
+                             name="backlog-checked-rows")
+    drain.start()
     try:
-        with os.fdopen(reading, "rb") as items:
-            with worker.stdin:
-                pickle.dump((str(path), filename, context, current_app.config["BABEL_TRANSLATION_DIRECTORIES"],
-                             str(get_locale())), worker.stdin)
-            while True:
-                try:
-                    kind, item = pickle.load(items)
-                except EOFError:
-                    raise RuntimeError(f"the checking process ended with status {worker.wait()}") from None
-                if kind == "done":
-                    return
-                if kind == "refused":
-                    raise FileRefused(*item)
-                if kind == "error":
-                    raise RuntimeError(f"the checking process failed: {item}")
-                yield from_wire(item) if isinstance(item, list) else item
+        with worker.stdin:
+            pickle.dump((str(path), filename, context, current_app.config["BABEL_TRANSLATION_DIRECTORIES"],
+                         str(get_locale())), worker.stdin)
+        while True:
+            message = items.get()
+            if message is None:
+                raise RuntimeError(f"the checking process ended with status {worker.wait()}")
+            kind, item = pickle.loads(message)
+            if kind == "done":
+                return
+            if kind == "refused":
+                raise FileRefused(*item)
+            if kind == "error":
+                raise RuntimeError(f"the checking process failed: {item}")
+            yield from_wire(item) if isinstance(item, list) else item
     finally:
+        stop.set()
         if worker.poll() is None:
             worker.kill()  # the import stopped early: the rest of the file is not needed
         worker.wait()
+        drain.join()
+
+
+def drain_pipe(pipe, items, stop):
+    """The pipe's messages into ``items`` until the worker's end (then ``None``), or until told to ``stop``."""
+    with pipe:
+        while not stop.is_set():
+            head = pipe.read(LENGTH.size)
+            size = LENGTH.unpack(head)[0] if len(head) == LENGTH.size else 0
+            message = pipe.read(size) if size else b""
+            if not message or len(message) != size:
+                message = None  # the worker ended (or was killed), perhaps in the middle of a message
+            while not stop.is_set():
+                try:
+                    items.put(message, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if message is None:
+                return
 
 
 def work(items, path, filename, context, directories, locale):
@@ -88,7 +120,9 @@ def work(items, path, filename, context, directories, locale):
 
 
 def send(items, kind, item):
-    pickle.dump((kind, item), items, protocol=pickle.HIGHEST_PROTOCOL)
+    message = pickle.dumps((kind, item), protocol=pickle.HIGHEST_PROTOCOL)
+    items.write(LENGTH.pack(len(message)))
+    items.write(message)
     items.flush()
 
 

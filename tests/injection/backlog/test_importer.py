@@ -2,6 +2,7 @@
 dry runs writing nothing, every problem named by row and column, and an interrupted import finished by
 importing the same file again."""
 import os
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -205,6 +206,22 @@ def test_a_big_file_is_checked_in_a_worker_process_with_the_same_outcome(tree, t
     assert any("VC-SAI" in message and "chưa được đăng ký" in message for _index, message in summary.rejected[0].errors)
 
 
+def test_the_imports_larger_sqlite_page_cache_is_set_back_afterwards(tree):
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        pytest.skip("SQLite's page cache")
+
+    def cache_size():
+        return connection.exec_driver_sql("PRAGMA cache_size").scalar()
+
+    before = cache_size()
+    with importer.PageCache() as page_cache:
+        page_cache.cover(connection)
+        page_cache.cover(connection)  # each chunk: the size before is remembered once
+        assert cache_size() == -importer.IMPORT_PAGE_CACHE_KIB != before
+    assert cache_size() == before
+
+
 def test_a_file_the_worker_process_refuses_is_refused_with_its_message(tree, tmp_path, monkeypatch):
     monkeypatch.setattr(worker, "IN_PROCESS_MAX_BYTES", 0)
     headers = [header for header in HEADERS if header != "Ngày sinh"]
@@ -238,3 +255,4 @@ def test_an_import_that_stops_ends_its_checking_process_and_keeps_nothing_of_the
         run(xlsx(tmp_path / "backlog.xlsx", [row()]))
     db.session.rollback()
     assert checking_processes() == [] and counts() == (0, 0)
+    assert not [thread for thread in threading.enumerate() if thread.name == "backlog-checked-rows"]

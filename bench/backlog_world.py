@@ -1,0 +1,35 @@
+"""The database the backlog benchmark's file (``bench/backlog_file.py``) is imported into: a national store, a
+province, a district holding the file's sites, and every lot the file names received at the national store.
+``bench/backlog.py`` and the crash tests (``tests/reliability/test_crashes.py``) both build it here."""
+from datetime import timedelta
+
+from bench import backlog_file
+
+
+def seed():
+    """Build it in the current app's database and commit; returns the district (Location). Call in an app context."""
+    from core.clock import local_today
+    from core.db import db
+    from modules.lots import services as lots
+    from modules.lots.gs1 import gtin_check_digit
+    from modules.lots.models import Gtin
+    from modules.warehouse import locations, services
+    from modules.warehouse.models import DISTRICT, NATIONAL, PROVINCE, SITE
+
+    national = locations.create_location("KHO-QG", "Kho vắc xin quốc gia", NATIONAL)
+    province = locations.create_location("KHO-HN", "Kho tỉnh Hà Nội", PROVINCE, national)
+    district = locations.create_location("KHO-BD", "Kho quận Ba Đình", DISTRICT, province)
+    for index in range(backlog_file.SITES):
+        locations.create_location(backlog_file.site_code(index), f"Trạm Y tế {index}", SITE, district)
+    lines = []
+    for _typed, code, _gap in backlog_file.VACCINES:
+        presentation = lots.presentation_by_code(code)
+        if not presentation.gtins:  # a GTIN of its own, valid (check digit), to receive its lots by
+            body = f"02{presentation.id:011d}"
+            presentation.gtins.append(Gtin(gtin=body + gtin_check_digit(body)))
+        lines += [services.ReceiptLine(gtin=presentation.gtins[0].gtin, lot=backlog_file.lot_number(code, index),
+                                       doses=1200, expiry=local_today() + timedelta(days=365), confirm_new_lot=True)
+                  for index in range(backlog_file.LOTS_PER_VACCINE)]
+    services.receive(national, lines)
+    db.session.commit()
+    return district
