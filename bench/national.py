@@ -287,10 +287,11 @@ def scenarios(facts, today, days):
 # What each plan is expected to show, and why that is right; written beside the plan.
 PLAN_NOTES = {
     "dashboard_national_week": "The doses come from the daily tally by its (day, site, vaccine, dose) primary key "
-    "range on the week: a few rows a site a day, never the injections. The people figure still reads the "
-    "injections (by the (injected_on, site_id) index) and joins every person: with the week's ~300 000 doses the "
-    "planner hashes the whole person table (a parallel seq scan), which is why that one figure dominates the page "
-    "at national scope (see docs/benchmarks.md); a site's scope below takes the nested loop instead.",
+    "range on the week: a few rows a site a day, never the injections; the viewer's sites come as a select on the "
+    "locations' paths (hashed once), not as an IN list of ~10 000 ids. The people figure still reads the "
+    "injections (by the (injected_on, site_id) index), joined only to the merged people (their partial index, a "
+    "few hundred rows) instead of hashing the whole person table; it still dominates the page at national scope "
+    "(see docs/benchmarks.md).",
     "dashboard_site_period": "One site over the whole period: the tally by its (site_id, day) index, and the people "
     "by the injections' (site_id, injected_on) index with each person fetched by primary key: work proportional "
     "to that site's doses.",
@@ -446,6 +447,9 @@ def main():
                     "people": count(text("SELECT count(*) FROM injection_person")),
                     "sites": args.sites, "provinces": args.provinces, "days": args.days,
                     "tally_rows": count(text("SELECT count(*) FROM injection_daily_tally")),
+                    "area_tally_rows": count(text("SELECT count(*) FROM injection_area_tally")),
+                    "area_tally_matches_tally": count(text("SELECT sum(doses) FROM injection_area_tally")) == count(
+                        text("SELECT sum(doses) FROM injection_daily_tally")),
                     "tally_matches_injections": count(text(
                         "SELECT sum(doses) FROM injection_daily_tally")) == count(text(
                         "SELECT count(*) FROM injection_injection i WHERE source IN ('live', 'backlog') AND NOT "

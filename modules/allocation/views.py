@@ -30,7 +30,7 @@ bp = Blueprint("allocation", __name__, template_folder="templates")
 
 PLANNERS = (LOGISTICS_OFFICER,)
 READERS = (LOGISTICS_OFFICER, WAREHOUSE_MANAGER, VIEWER)
-LIST_LIMIT = 200
+LIST_LIMIT = 200  # plans a page shows, newest first; older ones by keyset (``?before=<plan id>``)
 LEVELS_BELOW = 2  # how far below the source destinations are offered
 STATE_BADGES = {DRAFT: "warn", APPROVED: "ok", CANCELLED: "bad"}
 
@@ -64,9 +64,13 @@ def plans():
                                  selectinload(Plan.lines))
     if scope is not EVERYWHERE:
         query = query.where(Plan.source_id.in_(sorted(scope)))
-    rows = db.session.scalars(query.order_by(Plan.id.desc()).limit(LIST_LIMIT)).all()
-    return render_template("allocation/list.html", plans=rows, limit=LIST_LIMIT, badges=STATE_BADGES,
-                           can_plan=current_user.has_role(*PLANNERS))
+    before = request.args.get("before", type=int)
+    if before:
+        query = query.where(Plan.id < before)
+    rows = db.session.scalars(query.order_by(Plan.id.desc()).limit(LIST_LIMIT + 1)).all()
+    older = rows[LIST_LIMIT - 1].id if len(rows) > LIST_LIMIT else None
+    return render_template("allocation/list.html", plans=rows[:LIST_LIMIT], older=older, newer=bool(before),
+                           badges=STATE_BADGES, can_plan=current_user.has_role(*PLANNERS))
 
 
 # --- New plan and its preview --------------------------------------------------------------------

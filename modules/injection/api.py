@@ -7,6 +7,9 @@ the caller's locations (404 ``unknown_location`` otherwise). Input is read stric
 (``modules.warehouse.api.Fields``): 400 naming the field; business rules answer 409/422 naming it too.
 """
 
+import base64
+import binascii
+
 from flask import Response, jsonify, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -219,20 +222,46 @@ def lot_for(fields):
 # --- People and certificates --------------------------------------------------------------------------
 
 @api.endpoint("/persons", roles=LOOKERS, response_schema={"type": "object", "properties": {
-    "items": {"type": "array", "items": PERSON_SCHEMA}}},
+    "items": {"type": "array", "items": PERSON_SCHEMA},
+    "next_cursor": {"type": ["string", "null"], "description": "The `cursor` of the next page; null on the last. "
+                    "A page may hold fewer items than the next (people out of the caller's reach are left out)."}}},
     parameters=[{"name": "national_id", "in": "query", "schema": STRING},
                 {"name": "q", "in": "query", "schema": STRING,
-                 "description": "An ID number, a phone number or the start of a name (accents ignored)."}],
-    summary="Find people by ID number (`national_id`), or by ID, phone or name (`q`)")
+                 "description": "An ID number, a phone number or the start of a name (accents ignored)."},
+                {"name": "cursor", "in": "query", "schema": STRING,
+                 "description": "The `next_cursor` of the previous page."}],
+    summary="Find people by ID number (`national_id`), or by ID, phone or name (`q`), a page at a time")
 def person_list():
     national_id, text = request.args.get("national_id"), request.args.get("q")
     if (national_id is None) == (text is None):
         raise bad_input("invalid_parameter", _("Give national_id or q."), "q")
-    found = services.search_within(national_id if national_id is not None else text, location_scope(current_user),
-                                   current_user, registrar=current_user.has_role(*REGISTRARS))
+    offset = search_offset(request.args.get("cursor"))
+    found, more = services.search_page(national_id if national_id is not None else text, location_scope(current_user),
+                                       current_user, registrar=current_user.has_role(*REGISTRARS), offset=offset)
     if national_id is not None:
         found = [person for person in found if person.national_id == national_id.strip()]
-    return jsonify({"items": [person_json(person) for person in found]})
+    next_cursor = None
+    if more and offset + people.SEARCH_LIMIT < MAX_SEARCH_MATCHES:
+        next_cursor = base64.urlsafe_b64encode(str(offset + people.SEARCH_LIMIT).encode("ascii")).decode("ascii")
+    return jsonify({"items": [person_json(person) for person in found], "next_cursor": next_cursor})
+
+
+# How deep a search goes (each page is an offset into the matches, so that a cursor names no person, not even
+# one out of the caller's reach): past it, the caller narrows the search.
+MAX_SEARCH_MATCHES = 5000
+
+
+def search_offset(cursor):
+    """The offset a search's ``cursor`` stands for (0 without one); 400 for one this API did not return."""
+    if not cursor:
+        return 0
+    try:
+        offset = int(base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii"))
+    except (ValueError, binascii.Error, UnicodeError):
+        offset = -1
+    if not 0 <= offset < MAX_SEARCH_MATCHES or offset % people.SEARCH_LIMIT:
+        raise bad_input("invalid_parameter", _("cursor is not one this API returned."), "cursor")
+    return offset
 
 
 @api.endpoint("/persons/<int:person_id>", roles=LOOKERS, response_schema=PERSON_SCHEMA,

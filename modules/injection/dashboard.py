@@ -2,11 +2,12 @@
 :func:`services.effective_injections` defines them) per day, dose number, vaccine and province, within a
 viewer's locations and a period; and the small SVG bar charts that draw them.
 
-The doses are summed from the daily tally (:mod:`modules.injection.tally`: per day, site, vaccine and dose
-number, kept in the same transaction as the injections), each figure one grouped query over a few rows a site
-a day; only the people are counted from the injections (see :func:`people`). The sites are given as
-``EVERYWHERE`` (then no filter on sites), a collection of location ids or a select of ids; with the period
-this lets the database walk the (site_id, day) indexes site by site.
+The doses are summed from the tallies (:mod:`modules.injection.tally`, kept in the same transaction as the
+injections), each figure one grouped query; only the people are counted from the injections (see
+:func:`people`). When the sites are whole areas (everywhere, or the subtrees of provinces or stores above them)
+the figures come from the area tally, a few rows a province a day; otherwise from the daily tally, a few rows a
+site a day. The sites are given as ``EVERYWHERE`` (then no filter on sites), a collection of location ids or a
+select of ids; with the period this lets the database walk the (site_id, day) indexes site by site.
 
 A site's province is the province-level location above it in the tree (from ``Location.path``, which lists
 every ancestor), not its administrative unit: the tree is what the stores and scopes are built on, and every
@@ -20,18 +21,20 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup, escape
-from sqlalchemy import distinct, func, select
+from sqlalchemy import distinct, false, func, or_, select
 
 from core.access import EVERYWHERE
 from core.db import db
 from core.i18n import format_day, format_number
 from modules.injection import tally
-from modules.injection.models import DoseTally, Injection, Person
+from modules.injection.models import AreaTally, DoseTally, Injection, Person
 from modules.injection.services import effective_injections
 from modules.lots.models import Presentation
+from modules.warehouse import locations
 from modules.warehouse.models import DISTRICT, NATIONAL, PROVINCE, REGIONAL, SITE, Location
 
 STORE_KINDS = (NATIONAL, REGIONAL, PROVINCE, DISTRICT)
+AREA_BOUNDS = (NATIONAL, REGIONAL, PROVINCE)  # no province lies below these: each holds whole ones
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,10 @@ class Where:
     start: date
     end: date
     sites: object = EVERYWHERE  # EVERYWHERE, a collection of location ids, or a select of ids
+    # The same sites as the areas (provinces, sites under none) holding them, when they are whole areas: a
+    # select of location ids among which the areas are exactly those of the sites (see ``within``); then the
+    # figures come from the area tally. With ``sites`` EVERYWHERE they always do (every area counts).
+    areas: object = None
 
     @property
     def days(self):
@@ -65,22 +72,34 @@ def summary(where):
                    per_province=doses_per_province(where))
 
 
+def tally_of(where):
+    """(the tally ``where``'s figures come from, its column of places): the area tally when the sites are
+    whole areas, else the daily tally. Both have day, presentation_id, dose_number and doses."""
+    if where.sites is EVERYWHERE or where.areas is not None:
+        return AreaTally, AreaTally.area_id
+    return DoseTally, DoseTally.site_id
+
+
 def tallied(where, *columns):
-    """A select of ``columns`` over the tally rows of ``where``: one row a site, day, vaccine and dose number
-    given, however many doses that was. Every site's rows are the whole tally (it holds sites only)."""
-    query = select(*columns).select_from(DoseTally).where(DoseTally.day.between(where.start, where.end))
-    sites = where.sites
-    if sites is EVERYWHERE:
+    """A select of ``columns`` over the tally rows of ``where``: one row a place, day, vaccine and dose number
+    given, however many doses that was. Every place's rows are the whole tally (it holds sites or areas only)."""
+    table, place = tally_of(where)
+    query = select(*columns).select_from(table).where(table.day.between(where.start, where.end))
+    if where.sites is EVERYWHERE:
         return query
-    return query.where(DoseTally.site_id.in_(sites if hasattr(sites, "subquery") else sorted(sites)))
+    if where.areas is not None:
+        return query.where(place.in_(where.areas))
+    sites = where.sites
+    return query.where(place.in_(sites if hasattr(sites, "subquery") else sorted(sites)))
 
 
-DOSES = func.sum(DoseTally.doses)
+def dose_sum(where):
+    return func.sum(tally_of(where)[0].doses)
 
 
 def grouped(where, *columns):
     """``tallied`` summed per ``columns``, groups whose doses were all corrected away left out."""
-    return tallied(where, *columns, DOSES).group_by(*columns).having(DOSES != 0)
+    return tallied(where, *columns, dose_sum(where)).group_by(*columns).having(dose_sum(where) != 0)
 
 
 def counted(where, *columns):
@@ -97,40 +116,45 @@ def counted(where, *columns):
 def totals(where):
     """(doses, people with at least one of them)."""
     tally.write_pending(db.session)
-    return db.session.scalar(tallied(where, func.coalesce(DOSES, 0))), people(where)
+    return db.session.scalar(tallied(where, func.coalesce(dose_sum(where), 0))), people(where)
 
 
 def people(where):
     """People with at least one dose in the period, a merged record counting once with the one it went into.
     A daily tally cannot give it (a person given doses on two days is one person), so this one figure is
-    counted from the injections, on the (site_id, injected_on) index: see docs/query-plans.md for its cost."""
-    person = func.coalesce(Person.merged_into_id, Injection.person_id)
-    query = counted(where, func.count(distinct(person))).join_from(Injection, Person, Person.id == Injection.person_id)
+    counted from the injections, on the (site_id, injected_on) index: see docs/query-plans.md for its cost.
+    Only the merged records (one in thousands, on their partial index) are joined: joining every person made
+    PostgreSQL hash the whole person table, about 3 times slower for a week nationally."""
+    merged = select(Person.id, Person.merged_into_id).where(Person.merged_into_id.is_not(None)).subquery()
+    person = func.coalesce(merged.c.merged_into_id, Injection.person_id)
+    query = counted(where, func.count(distinct(person))).outerjoin_from(
+        Injection, merged, merged.c.id == Injection.person_id)
     return db.session.scalar(query)
 
 
 def doses_per_day(where):
     """[(day, doses)] for every day of the period, days without a dose included."""
-    counts = dict(db.session.execute(grouped(where, DoseTally.day)).all())
+    counts = dict(db.session.execute(grouped(where, tally_of(where)[0].day)).all())
     return [(day, counts.get(day, 0)) for day in where.days]
 
 
 def doses_per_dose_number(where):
-    query = grouped(where, DoseTally.dose_number).order_by(DoseTally.dose_number)
+    number = tally_of(where)[0].dose_number
+    query = grouped(where, number).order_by(number)
     return [tuple(row) for row in db.session.execute(query)]
 
 
 def doses_per_vaccine(where):
     query = (grouped(where, Presentation.id, Presentation.name)
-             .join(Presentation, Presentation.id == DoseTally.presentation_id)
-             .order_by(DOSES.desc(), Presentation.name))
+             .join(Presentation, Presentation.id == tally_of(where)[0].presentation_id)
+             .order_by(dose_sum(where).desc(), Presentation.name))
     return [(name, doses) for _id, name, doses in db.session.execute(query)]
 
 
 def doses_per_province(where):
-    """[(province, doses)], most first: the doses grouped by site path, then each path given to the province
-    in it (one more small query: the provinces)."""
-    query = grouped(where, Location.path).join(Location, Location.id == DoseTally.site_id)
+    """[(province, doses)], most first: the doses grouped by the path of their place (site or area), then each
+    path given to the province in it (one more small query: the provinces)."""
+    query = grouped(where, Location.path).join(Location, Location.id == tally_of(where)[1])
     per_site = db.session.execute(query).all()
     if not per_site:
         return []
@@ -142,6 +166,32 @@ def doses_per_province(where):
                          if int(part) in provinces), None)
         doses[province] = doses.get(province, 0) + count
     return sorted(doses.items(), key=lambda item: (-item[1], item[0] is None, item[0].name if item[0] else ""))
+
+
+def within(user, scope, start, end, location=None):
+    """The ``Where`` of a dashboard of ``user`` over the period: their whole ``scope``, or ``location``'s
+    subtree within it. The sites are given as a select of ids on the locations' paths, not as the scope's set:
+    a national viewer's scope holds ~10 000 ids, and sent as an IN list they cost the database more than the
+    sums. The warehouse module's scope is the subtrees of the user's assignments, so it is the locations whose
+    path starts with an assigned one's. A plugin that narrows the scope answers its own set instead (a
+    different object from ``scope_of``'s, cached for the request): then only that set says which sites count.
+
+    When every subtree bounding the sites is a province's or above, each area (a province, or a site under
+    none) is wholly in or out, and the same select gives the areas: the figures come from the area tally."""
+    if scope is not EVERYWHERE and scope is not locations.scope_of(user):
+        return Where(start, end, locations.subtree_ids(location, scope) if location is not None else scope)
+    bounds = [] if location is None else [location]
+    query = select(Location.id)
+    if location is not None:
+        query = query.where(Location.path.startswith(location.path))
+    if scope is not EVERYWHERE:
+        roots = locations.assigned_locations(user)
+        bounds += roots
+        query = query.where(or_(false(), *(Location.path.startswith(root.path) for root in roots)))
+    if location is None and scope is EVERYWHERE:
+        return Where(start, end)
+    whole_areas = all(place.kind in AREA_BOUNDS for place in bounds)
+    return Where(start, end, query, query if whole_areas else None)
 
 
 def stores(scope):

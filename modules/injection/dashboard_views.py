@@ -58,8 +58,7 @@ def overview():
             day_field.raw_data, day_field.data = None, day  # show the default period in the fields
     summary = None
     if valid:
-        sites = locations.subtree_ids(location, scope) if location is not None else scope
-        summary = dashboard.summary(dashboard.Where(start, end, sites))
+        summary = dashboard.summary(dashboard.within(current_user, scope, start, end, location))
     return render_template("dashboard/dashboard.html", form=form, summary=summary, start=start, end=end,
                            location=location, charts=charts(summary) if summary else {}), 200 if valid else 422
 

@@ -129,6 +129,21 @@ class DoseTally(db.Model):
     doses: Mapped[int]
 
 
+class AreaTally(db.Model):
+    """The daily tally summed per province: the doses that count per day, area, vaccine and dose number,
+    written by :mod:`modules.injection.tally` in the same transaction, so that national and province
+    dashboards sum a few rows a province a day. The area is the province-level location above the site, or
+    the site itself when it is under no province (so that every dose has an area inside its site's subtrees)."""
+
+    __tablename__ = "injection_area_tally"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("warehouse_location.id"), primary_key=True)
+    presentation_id: Mapped[int] = mapped_column(ForeignKey("lots_presentation.id"), primary_key=True)
+    dose_number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    doses: Mapped[int]
+
+
 class ImportJob(db.Model):
     """One import of a backlog file. Its counts are written in the same transaction as each chunk of
     rows, so they always match what the database holds, also after a crash.

@@ -207,8 +207,9 @@ def get_person(person_id):
     return person
 
 
-def search(text, limit=SEARCH_LIMIT):
-    """People whose ID number or phone is ``text``, or whose name starts with it, ignoring accents and case."""
+def search(text, limit=SEARCH_LIMIT, offset=0):
+    """People whose ID number or phone is ``text``, or whose name starts with it, ignoring accents and case;
+    ``limit`` of them from the ``offset``-th (a page)."""
     text = identity.clean_text(text)
     if not text:
         return []
@@ -225,7 +226,7 @@ def search(text, limit=SEARCH_LIMIT):
     else:
         conditions.append(Person.name_key.startswith(identity.fold(text), autoescape=True))
     query = (select(Person).where(or_(*conditions), Person.merged_into_id.is_(None))
-             .order_by(Person.name_key, Person.date_of_birth, Person.id).limit(limit))
+             .order_by(Person.name_key, Person.date_of_birth, Person.id).limit(limit).offset(offset))
     return db.session.scalars(query).all()
 
 

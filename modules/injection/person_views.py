@@ -29,7 +29,7 @@ from modules.injection.views import (
     REGISTRARS,
     bp,
     field_errors,
-    found_people,
+    found_page,
     is_id,
     person_or_404,
     remember_found,
@@ -40,6 +40,7 @@ from modules.injection.views import (
 READERS = (SITE_STAFF, WAREHOUSE_MANAGER, VIEWER)  # those who look people up through the API, integrators aside
 EDITORS = REGISTRARS
 REASON_LENGTH = 500
+MAX_SEARCH_PAGES = 250  # pages of matches the search goes through (an offset each): past them, type more of the name
 SOURCE_LABELS = {LIVE: _l("Live"), BACKLOG: _l("Backlog import")}
 
 
@@ -65,21 +66,31 @@ def person_labels():
 @bp.route("/persons")
 @roles_required(*READERS)
 def persons():
-    form, text, found = searched()
-    return render_template("injection/persons.html", search=form, text=text, found=found)
+    number = request.args.get("page", 1, type=int)
+    number = number if 1 <= number <= MAX_SEARCH_PAGES else 1
+    form, text, found, more = searched(offset=(number - 1) * people.SEARCH_LIMIT)
+
+    def link(to):
+        return url_for(".persons", q=text, page=to) if found is not None and to >= 1 else None
+
+    return render_template("injection/persons.html", search=form, text=text, found=found,
+                           previous_url=link(number - 1),
+                           next_url=link(number + 1) if more and number < MAX_SEARCH_PAGES else None)
 
 
-def searched(leave_out=None):
-    """The search of ``?q=``: ``(form, text, [(person, certificate)])``, the list ``None`` when nothing was
-    asked (or the text is too long); ``leave_out``: a person id not to list."""
+def searched(leave_out=None, offset=0):
+    """The search of ``?q=`` from its ``offset``-th match: ``(form, text, [(person, certificate)], whether more
+    matches follow)``, the list ``None`` when nothing was asked (or the text is too long); ``leave_out``: a
+    person id not to list."""
     form = SearchForm(formdata=request.args)
     form.validate()
     text = (form.q.data or "").strip()
     if not text or form.q.errors:
-        return form, text, None
-    matches = [person for person in found_people(text) if person.id != leave_out]
+        return form, text, None, False
+    matches, more = found_page(text, offset)
+    matches = [person for person in matches if person.id != leave_out]
     certificates = services.certificates_of(matches)
-    return form, text, [(person, certificates[person.id]) for person in matches]
+    return form, text, [(person, certificates[person.id]) for person in matches], more
 
 
 @bp.route("/persons/<person_id>")
@@ -192,7 +203,7 @@ def merge_person(person_id):
     if request.args.get("duplicate"):
         duplicate = record_or_404(request.args["duplicate"])
         return merge_page(keep, duplicate, MergeForm(formdata=None, data={"duplicate": str(duplicate.id)}))
-    form, text, found = searched(leave_out=keep.id)
+    form, text, found, _more = searched(leave_out=keep.id)
     candidates = [(person, certificate, services.history(person)) for person, certificate in found or []]
     return render_template("injection/person_merge.html", keep=keep, keep_doses=services.history(keep),
                            duplicate=None, search=form, text=text, found=found, candidates=candidates)

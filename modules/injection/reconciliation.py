@@ -365,11 +365,15 @@ def each_recipient(lot, location_ids, limit=None, offset=0):
 
 
 def recipient_counts(lot, location_ids):
-    """``(injections, people)`` from the lot at these sites that count, a merged person counted once."""
+    """``(injections, people)`` from the lot at these sites that count, a merged person counted once. Only
+    the merged records are joined (few, through their partial index): joining every person made the count
+    hash the whole person table."""
+    merged = select(Person.id, Person.merged_into_id).where(Person.merged_into_id.is_not(None)).subquery()
     query = (effective_injections()
              .with_only_columns(func.count(Injection.id),
-                                func.count(func.distinct(func.coalesce(Person.merged_into_id, Person.id))))
-             .join(Person, Person.id == Injection.person_id)
+                                func.count(func.distinct(func.coalesce(merged.c.merged_into_id,
+                                                                       Injection.person_id))))
+             .outerjoin(merged, merged.c.id == Injection.person_id)
              .where(Injection.lot_id == lot.id, Injection.site_id.in_(sites_among(location_ids))))
     injections, persons = db.session.execute(query).one()
     return injections, persons

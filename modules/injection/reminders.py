@@ -5,8 +5,9 @@ soon to whoever sends reminders (the ``doses_due`` hook). The caller commits.
 
 A person belongs to the site of their last dose that counts (live or backlog, not reversed), so someone who
 moved to another site is listed there only. Records merged into a person count as theirs, as in
-``services.history``. Two queries, however many people: the last dose per person (a window function), then
-every dose of those people; the dose rules then run in Python (``rules.next_dose``).
+``services.history``. One query, however many people: per person, the first dose's vaccine, how many doses
+and the last one's day and site (window functions); the dose rules then run in Python on those three values
+(``rules.next_dose_after``), never on whole histories.
 
 Who was already reminded of a dose is the senders' business: ``send_due`` hands over everyone due, every
 run, and a sender skips those it already has (the ``reminder_outbox`` plugin keeps one message per person
@@ -17,7 +18,7 @@ from datetime import date, timedelta
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, select, union_all
 from sqlalchemy.orm import aliased
 
 from core import audit, plugins
@@ -64,18 +65,14 @@ def due_between(site_ids, start, end):
                                                  for days in (p.min_interval_days or [])]
     since = start - timedelta(days=max(intervals)) if start is not None else None
     until = end - timedelta(days=min(intervals))
-    candidates = candidate_holders(site_ids, since, until)
-    last_sites = last_dose_sites(candidates, site_ids)
-    if not last_sites:
-        return []
-    doses = doses_by_holder(candidates)
     due = []
-    for person, site_code in last_sites.items():
-        taken = doses.get(person.id, [])
-        following = rules.next_dose(taken)
+    for holder, first_presentation_id, doses_given, last_day, site_code in holder_summaries(
+            candidate_holders(site_ids, since, until), site_ids):
+        first = presentations[first_presentation_id]
+        following = rules.next_dose_after(first, doses_given, last_day)
         if following is None or following.due_on > end or (start is not None and following.due_on < start):
             continue
-        due.append(Reminder(person.id, person.full_name, person.phone, following.number, taken[0].vaccine.name,
+        due.append(Reminder(holder.id, holder.full_name, holder.phone, following.number, first.name,
                             following.due_on, site_code, following.kind))
     return sorted(due, key=lambda reminder: (reminder.due_on, reminder.full_name, reminder.person_id))
 
@@ -116,35 +113,32 @@ def candidate_holders(site_ids, since, until):
     return query.distinct()
 
 
-def last_dose_sites(candidates, site_ids):
-    """``{holder Person: code of the site of their last dose}`` for the candidates whose last dose that
-    counts was given at ``site_ids``: one query, a window function (SQLite ≥ 3.25 and PostgreSQL)."""
+def holder_summaries(candidates, site_ids):
+    """``(holder Person, first dose's presentation id, doses, last dose's day, last dose's site code)`` for
+    the candidates whose last dose that counts was given at ``site_ids``: one query, window functions
+    (SQLite ≥ 3.25 and PostgreSQL), that reads the candidates' doses through their records' ids (the
+    ``(person_id, injected_on)`` index) and returns one row a person, not their histories."""
     holder = holder_of()
-    ranked = (select(holder.label("holder_id"), Injection.site_id,
-                     func.row_number().over(partition_by=holder, order_by=(Injection.injected_on.desc(),
-                                                                           Injection.id.desc())).label("rank"))
+    # The candidates' own records and those merged into them: a union, not an OR, so that each side uses its
+    # index (an OR made PostgreSQL scan every person and every injection).
+    records = union_all(candidates, select(Person.id).where(Person.merged_into_id.in_(candidates)))
+    per_holder = {"partition_by": holder}
+    ranked = (select(holder.label("holder_id"), Injection.site_id, Injection.injected_on,
+                     func.row_number().over(**per_holder, order_by=(Injection.injected_on.desc(),
+                                                                    Injection.id.desc())).label("rank"),
+                     func.first_value(Injection.presentation_id).over(
+                         **per_holder, order_by=(Injection.injected_on, Injection.id)).label("first_presentation"),
+                     func.count().over(**per_holder).label("doses"))
               .select_from(Injection).join(Person, Person.id == Injection.person_id)
-              .where(counted(), holder.in_(candidates)).subquery())
+              .where(counted(), Injection.person_id.in_(records)).subquery())
     holder_person = aliased(Person)
-    query = (select(holder_person, Location.code)
+    query = (select(holder_person, ranked.c.first_presentation, ranked.c.doses, ranked.c.injected_on, Location.code)
              .join(ranked, ranked.c.holder_id == holder_person.id)
              .join(Location, Location.id == ranked.c.site_id)
              .where(ranked.c.rank == 1))
     if site_ids is not None:
         query = query.where(ranked.c.site_id.in_(site_ids))
-    return dict(db.session.execute(query).all())
-
-
-def doses_by_holder(candidates):
-    """``{holder id: [rules.Dose, ...] oldest first}`` for the candidates: one query (the presentations are
-    already loaded)."""
-    query = (select(holder_of(), Injection).join(Person, Person.id == Injection.person_id)
-             .where(counted(), holder_of().in_(candidates)).order_by(Injection.injected_on, Injection.id))
-    doses = {}
-    for holder_id, injection in db.session.execute(query):
-        doses.setdefault(holder_id, []).append(
-            rules.Dose(injection.injected_on, injection.presentation, injection.dose_number))
-    return doses
+    return db.session.execute(query).all()
 
 
 # --- vaxchain reminders ... ---------------------------------------------------------------------------

@@ -3,7 +3,9 @@ days — of their primary series, or a booster — with an xlsx export. Thin ove
 outside the user's scope is a 404. Phone numbers are whole for those who call people (site staff, admins) and
 masked but for their last digits for everybody else; the export, a list of people to call, is theirs alone
 (403 otherwise) and each one is in the audit log."""
+from dataclasses import dataclass
 from datetime import timedelta
+from math import ceil
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
@@ -25,6 +27,7 @@ bp = Blueprint("reminders", __name__, template_folder="templates")
 
 READERS = (SITE_STAFF, WAREHOUSE_MANAGER, VIEWER)
 EXPORTERS = (SITE_STAFF,)  # who call the people due: the export is their list of calls
+DUE_PAGE = 200  # rows a page shows: a site may have thousands of people due; the export holds them all
 DAYS_BEFORE, DAYS_AFTER = 30, 7  # the default range: overdue for up to a month, due within a week
 SHOWN_PHONE_DIGITS = 3
 COLUMNS = (_l("Name"), _l("Phone"), _l("Dose due"), _l("Kind of dose"), _l("Vaccine"), _l("Due date"), _l("Status"),
@@ -74,11 +77,39 @@ def due():
         if not current_user.has_role(*EXPORTERS):
             abort(403)
         return workbook(due_list, today, form.site.data)
-    export = url_for(".due", site=form.site.data or None, since=form.since._value(), until=form.until._value(),
-                     format="xlsx")
-    return render_template("reminders/due.html", form=form, due=due_list, today=today, columns=COLUMNS,
+    filters = {"site": form.site.data or None, "since": form.since._value(), "until": form.until._value()}
+    page = page_of(due_list, request.args.get("page", 1, type=int), filters)
+    export = url_for(".due", **filters, format="xlsx")
+    return render_template("reminders/due.html", form=form, due=page.rows, page=page, today=today, columns=COLUMNS,
                            phone=shown_phone, kind=kind_text, sites=sites,
                            export_url=export if current_user.has_role(*EXPORTERS) else None), 200 if valid else 422
+
+
+@dataclass
+class Page:
+    """A page of the list (the reconciliation report's shape: that module imports this one, so not shared)."""
+
+    rows: list
+    first: int  # the number of its first row (from 1), 0 when there is none
+    last: int
+    total: int
+    previous_url: str | None
+    next_url: str | None
+
+
+def page_of(due_list, number, filters):
+    """The page ``number`` of ``due_list`` (the first when out of range), with links to the pages around it
+    that keep the filters; the export still holds every row."""
+    pages_count = max(1, ceil(len(due_list) / DUE_PAGE))
+    number = number if 1 <= number <= pages_count else 1
+
+    def link(to):
+        return url_for(".due", **filters, page=to) if 1 <= to <= pages_count else None
+
+    start = (number - 1) * DUE_PAGE
+    shown = due_list[start:start + DUE_PAGE]
+    return Page(shown, start + 1 if shown else 0, start + len(shown), len(due_list), link(number - 1),
+                link(number + 1))
 
 
 def chosen_site_ids(code, sites, scope):

@@ -73,10 +73,17 @@ def next_dose(doses):
     each from the earliest day the rules allow. ``None`` with no dose on record or every booster given."""
     if not doses:
         return None
-    first, number = doses[0].vaccine, next_dose_number(doses)
-    if number > first.series_length + MAX_BOOSTERS:
+    return next_dose_after(doses[0].vaccine, len(doses), doses[-1].day)
+
+
+def next_dose_after(first_vaccine, doses_given, last_day):
+    """``next_dose`` from what it needs of the doses: the first one's vaccine, how many, the last one's day
+    (so a list of many people reads three values a person, not their histories)."""
+    number = doses_given + 1
+    if number > first_vaccine.series_length + MAX_BOOSTERS:
         return None
-    return NextDose(number, dose_kind(first, number), earliest_day(doses))
+    return NextDose(number, dose_kind(first_vaccine, number),
+                    last_day + timedelta(days=interval_before(first_vaccine, number)))
 
 
 def earliest_day(doses):

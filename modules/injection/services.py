@@ -335,7 +335,14 @@ def search_within(text, scope, user=None, registrar=False):
     """``people.search(text)`` narrowed to the people the user may look into (see :func:`visible_people`), and
     for a ``registrar`` those found by their whole ID or phone number: the person at a site's desk may have
     had a dose anywhere."""
-    found = people.search(text)
+    return search_page(text, scope, user, registrar)[0]
+
+
+def search_page(text, scope, user=None, registrar=False, offset=0):
+    """:func:`search_within` over the ``people.SEARCH_LIMIT`` matches from the ``offset``-th: ``(people,
+    whether more matches follow)``. A page may list fewer people than it scanned (those out of reach are
+    left out, as on the first page), so the next one starts at ``offset + people.SEARCH_LIMIT``."""
+    found = people.search(text, people.SEARCH_LIMIT, offset)
     visible = {person.id for person in visible_people(found, scope, user, registrar)}
-    return [person for person in found
-            if person.id in visible or (registrar and found_by_identifier(person, text))]
+    return ([person for person in found if person.id in visible or (registrar and found_by_identifier(person, text))],
+            len(found) == people.SEARCH_LIMIT)

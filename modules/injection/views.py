@@ -148,14 +148,19 @@ def visible_or_404(person):
 
 
 def found_people(text):
-    """The search's people the user may look into; for a registrar, those found by their whole ID or phone
-    number too, remembered so that their pages open (someone at the desk with their papers may come from
-    anywhere)."""
+    return found_page(text)[0]
+
+
+def found_page(text, offset=0):
+    """The search's people the user may look into, from the ``offset``-th match; for a registrar, those found
+    by their whole ID or phone number too, remembered so that their pages open (someone at the desk with their
+    papers may come from anywhere). ``(people, whether more matches follow)``."""
     registrar = current_user.has_role(*REGISTRARS)
-    matches = services.search_within(text, location_scope(current_user), current_user, registrar=registrar)
+    matches, more = services.search_page(text, location_scope(current_user), current_user, registrar=registrar,
+                                         offset=offset)
     if registrar:
         remember_found([person for person in matches if services.found_by_identifier(person, text)])
-    return matches
+    return matches, more
 
 
 def remember_found(found):

@@ -55,7 +55,7 @@ SHIPPERS = (LOGISTICS_OFFICER, WAREHOUSE_MANAGER)
 RECEIVERS = (WAREHOUSE_MANAGER, SITE_STAFF)
 LOGGERS = (LOGISTICS_OFFICER, WAREHOUSE_MANAGER, SITE_STAFF)  # the logger travels with the goods
 READERS = (LOGISTICS_OFFICER, WAREHOUSE_MANAGER, SITE_STAFF, VIEWER)
-LIST_LIMIT = 200
+LIST_LIMIT = 200  # shipments a page shows, newest first; older ones by keyset (``?before=<id>``)
 STATE_BADGES = {DRAFT: "warn", PICKED: "warn", DISPATCHED: "warn", RECEIVED: "ok", PARTIALLY_RECEIVED: "warn",
                 CLOSED: "ok", CANCELLED: "bad"}
 TEMPERATURE_STATES = (PICKED, DISPATCHED, RECEIVED, PARTIALLY_RECEIVED)
@@ -114,9 +114,15 @@ def shipments():
         query = query.where(or_(Shipment.origin_id.in_(ids), Shipment.destination_id.in_(ids)))
     if form.state.data and not form.state.errors:
         query = query.where(Shipment.state == form.state.data)
-    rows = db.session.scalars(query.order_by(Shipment.id.desc()).limit(LIST_LIMIT)).all()
-    return render_template("transport/list.html", form=form, shipments=rows, limit=LIST_LIMIT,
-                           can_ship=current_user.has_role(*SHIPPERS), badges=STATE_BADGES)
+    before = request.args.get("before", type=int)
+    if before:
+        query = query.where(Shipment.id < before)
+    rows = db.session.scalars(query.order_by(Shipment.id.desc()).limit(LIST_LIMIT + 1)).all()
+    older = rows[LIST_LIMIT - 1].id if len(rows) > LIST_LIMIT else None
+    filters = {name: request.args[name] for name in ("state", "location") if request.args.get(name)}
+    return render_template("transport/list.html", form=form, shipments=rows[:LIST_LIMIT], older=older,
+                           newer=bool(before), filters=filters, can_ship=current_user.has_role(*SHIPPERS),
+                           badges=STATE_BADGES)
 
 
 # --- Create and pick -----------------------------------------------------------------------------

@@ -5,11 +5,12 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
 from core import roles
-from core.access import EVERYWHERE
+from core.access import EVERYWHERE, location_scope
 from core.db import db
+from core.models import User
 from modules.injection import dashboard, people, services
 from modules.lots.models import Lot
 from modules.warehouse import locations
@@ -118,6 +119,45 @@ def test_only_the_given_sites_are_counted(app, world):
         ids = frozenset({world.province, world.district, world.site_b})
         assert dashboard.doses_per_vaccine(last_week(ids)) == [("Vaxzevria", 2)]
         assert dashboard.summary(last_week(frozenset())).doses == 0
+
+
+def test_a_viewers_sites_are_a_select_of_exactly_their_scope(app, world):
+    """A national scope holds thousands of ids: the queries get them as a select on the paths, which must
+    name exactly the scope's locations, whole or narrowed to a store; a scope some other plugin narrowed
+    further (not the warehouse's own set) is used as given. Provinces and above are whole areas, a district
+    is not."""
+    start, end = days_from_today(-6), days_from_today(0)
+    with app.test_request_context():
+        for username, narrowed_to in (("quocgia", world.province), ("hanoi", world.district)):
+            user = db.session.scalar(select(User).where(User.username == username))
+            scope = location_scope(user)
+            where = dashboard.within(user, scope, start, end)
+            assert hasattr(where.sites, "subquery") and set(db.session.scalars(where.sites)) == set(scope)
+            assert where.areas is where.sites
+            store = db.session.get(Location, narrowed_to)
+            below = dashboard.within(user, scope, start, end, store)
+            assert set(db.session.scalars(below.sites)) == set(locations.subtree_ids(store, scope))
+            assert (below.areas is None) == (narrowed_to == world.district)
+        other = frozenset({world.site_a})
+        assert dashboard.within(user, other, start, end).sites is other
+        assert dashboard.within(user, EVERYWHERE, start, end) == dashboard.Where(start, end)
+
+
+def test_the_area_tally_gives_the_same_figures_as_the_daily_tally(app, world):
+    with app.test_request_context():
+        national_site = locations.create_location("DT-QG", "Điểm tiêm Viện Vệ sinh Dịch tễ", SITE,
+                                                  db.session.get(Location, world.national))
+        lot = receive_lot(national_site, vaccine_with_gtin("VEROCELL"), "VC3", doses=5)
+        services.register(person("Vũ Văn An"), lot, national_site, injected_at=at(days_ago=3))
+        db.session.commit()
+        for username in ("quocgia", "hanoi"):
+            user = db.session.scalar(select(User).where(User.username == username))
+            by_area = dashboard.within(user, location_scope(user), days_from_today(-30), days_from_today(0))
+            by_site = dashboard.Where(by_area.start, by_area.end, by_area.sites)
+            assert by_area.areas is not None and by_site.areas is None
+            assert dashboard.summary(by_area) == dashboard.summary(by_site)
+        assert names(dashboard.doses_per_province(last_week())) == [
+            ("Kho tỉnh Hà Nội", 3), ("Kho tỉnh Đà Nẵng", 1), (None, 1)]
 
 
 def test_a_site_under_no_province_counts_apart(app, world):

@@ -9,7 +9,7 @@ from core.access import EVERYWHERE
 from core.db import db
 from modules.injection import services, tally
 from modules.injection.backlog import importer
-from modules.injection.models import DoseTally
+from modules.injection.models import AreaTally, DoseTally
 from tests.injection.backlog.test_importer import row, xlsx
 from tests.injection.test_register import at, person
 from tests.warehouse.helpers import build_tree, days_from_today, receive_lot, vaccine_with_gtin
@@ -35,6 +35,9 @@ def test_the_tally_equals_a_fresh_count_after_registrations_an_import_and_a_corr
 
         stored = tally.stored_counts()
         assert stored == tally.fresh_counts()
+        assert tally.stored_area_counts() == tally.fresh_area_counts() == {
+            (day, tree.province.id, presentation, number): doses
+            for (day, _site, presentation, number), doses in stored.items()}  # all at one province's site
         assert sum(stored.values()) == 5  # Lan's two, the import's three; Minh's was corrected
         assert (days_from_today(-2), tree.site_a.id, vero.presentation_id, 1) not in stored  # Minh's, corrected
         assert stored[date(2021, 8, 29), tree.site_a.id, vero.presentation_id, 2] == 1
@@ -60,7 +63,9 @@ def test_the_tally_is_rebuilt_from_the_injections(app):
             services.register(person(name), lot, tree.site_a, injected_at=at(days_ago=1))
         db.session.commit()
         db.session.execute(DoseTally.__table__.update().values(doses=99))
+        db.session.execute(AreaTally.__table__.update().values(doses=99))
         assert tally.rebuild() == 1
         db.session.commit()
         assert tally.stored_counts() == tally.fresh_counts() == {
             (days_from_today(-1), tree.site_a.id, lot.presentation_id, 1): 2}
+        assert tally.stored_area_counts() == {(days_from_today(-1), tree.province.id, lot.presentation_id, 1): 2}
