@@ -286,12 +286,12 @@ def scenarios(facts, today, days):
 
 # What each plan is expected to show, and why that is right; written beside the plan.
 PLAN_NOTES = {
-    "dashboard_national_week": "The doses come from the daily tally by its (day, site, vaccine, dose) primary key "
-    "range on the week: a few rows a site a day, never the injections; the viewer's sites come as a select on the "
-    "locations' paths (hashed once), not as an IN list of ~10 000 ids. The people figure still reads the "
-    "injections (by the (injected_on, site_id) index), joined only to the merged people (their partial index, a "
-    "few hundred rows) instead of hashing the whole person table; it still dominates the page at national scope "
-    "(see docs/benchmarks.md).",
+    "dashboard_national_week": "The doses come from the area tally (day, province, vaccine, dose number) by its "
+    "primary key range on the week: a few hundred rows a day for the whole country, never the injections; the "
+    "viewer's areas come as a select on the locations' paths, not as an IN list of ~10 000 ids. The people "
+    "figure still reads the injections (by the (injected_on, site_id) index), joined only to the merged people "
+    "(their partial index, a few hundred rows) instead of hashing the whole person table; it still dominates the "
+    "page at national scope (see docs/benchmarks.md).",
     "dashboard_site_period": "One site over the whole period: the tally by its (site_id, day) index, and the people "
     "by the injections' (site_id, injected_on) index with each person fetched by primary key: work proportional "
     "to that site's doses.",
@@ -343,7 +343,7 @@ def explain(engine, statement, parameters):
 def heavy(statement):
     """The statements worth a plan: those over injections, people or the tally (not users, sessions, menus)."""
     return any(name in statement for name in ("injection_injection", "injection_person", "injection_daily_tally",
-                                               "lots_gtin"))
+                                               "injection_area_tally", "lots_gtin"))
 
 
 def plans(app, client, engine, facts, today, scope_user):
@@ -390,7 +390,7 @@ def write_plans(path, explained, data, facts, requested):
              f"PostgreSQL ({facts['database']}); do not edit by hand. Data: {spaced(data['injections'])} injections, "
              f"{spaced(data['people'])} people, {spaced(data['sites'])} sites, {data['days']} days, "
              f"{spaced(data['tally_rows'])} tally rows. Each operation was run once through the app; its statements "
-             "over injections, people, the tally and GTINs are shown with `EXPLAIN (ANALYZE, BUFFERS)`.", ""]
+             "over injections, people, the tallies and GTINs are shown with `EXPLAIN (ANALYZE, BUFFERS)`.", ""]
     for name, statements in explained.items():
         lines += [f"## {name.replace('_', ' ')}", "", PLAN_NOTES.get(name, ""), ""]
         for sql, plan in statements:
