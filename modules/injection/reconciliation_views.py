@@ -5,7 +5,6 @@ recall list of everyone injected from a lot (``/lots/<id>/recipients``).
 Thin over ``reconciliation``. Every page shows only the user's locations (``core.access.location_scope``):
 a location outside them is a 404, and no list holds its rows.
 """
-from dataclasses import dataclass
 from datetime import timedelta
 from math import ceil
 
@@ -18,6 +17,7 @@ from flask_wtf import FlaskForm
 from core.access import allowed, location_scope, roles_required
 from core.clock import local_today
 from core.db import db
+from core.paging import page_of
 from core.roles import LOGISTICS_OFFICER, SITE_STAFF, VIEWER, WAREHOUSE_MANAGER
 from core.service_errors import ServiceError
 from modules.injection import exports, identity, reconciliation
@@ -96,9 +96,9 @@ def index():
     filters = {"location": form.location.data or None, "since": f"{start:%d/%m/%Y}", "until": f"{end:%d/%m/%Y}",
                "level": level}
     pages = {name: request.args.get(name, 1, type=int) for name in PAGE_PARAMETERS}
-    daily_page = page_of(daily, "page", pages, filters)
-    stock_page = page_of(stock, "stock_page", pages, filters)
-    wastage_page = page_of(reconciliation.wastage_rows(ids), "wastage_page", pages, filters)
+    daily_page = table_page(daily, "page", pages, filters)
+    stock_page = table_page(stock, "stock_page", pages, filters)
+    wastage_page = table_page(reconciliation.wastage_rows(ids), "wastage_page", pages, filters)
     return render_template("reconciliation/index.html", form=form, report={
         "start": start, "end": end, "level": level, "daily": daily_page.rows, "daily_total": daily_total,
         "stock": stock_page.rows, "stock_total": stock_total, "wastage": wastage_page.rows,
@@ -111,28 +111,10 @@ REPORT_PAGE = 200  # rows of each table a page shows: a nation has 10 000 sites,
 PAGE_PARAMETERS = ("page", "stock_page", "wastage_page")
 
 
-@dataclass
-class Page:
-    rows: list
-    first: int  # the number of its first row (from 1), 0 when there is none
-    last: int
-    total: int
-    previous_url: str | None
-    next_url: str | None
-
-
-def page_of(rows, name, pages, filters):
-    """The page of ``rows`` the parameter ``name`` asks for (the first when it is out of range), with links to
-    the pages around it that keep the filters and the other tables' pages."""
-    pages_count = max(1, ceil(len(rows) / REPORT_PAGE))
-    number = pages[name] if 1 <= pages[name] <= pages_count else 1
-
-    def link(to):
-        return url_for(".index", **filters, **{**pages, name: to}) if 1 <= to <= pages_count else None
-
-    start = (number - 1) * REPORT_PAGE
-    shown = rows[start:start + REPORT_PAGE]
-    return Page(shown, start + 1 if shown else 0, start + len(shown), len(rows), link(number - 1), link(number + 1))
+def table_page(rows, name, pages, filters):
+    """The page of one table that the parameter ``name`` asks for; its links keep the filters and the other
+    tables' pages."""
+    return page_of(rows, pages[name], REPORT_PAGE, lambda to: url_for(".index", **filters, **{**pages, name: to}))
 
 
 def period(form):

@@ -3,9 +3,7 @@ days — of their primary series, or a booster — with an xlsx export. Thin ove
 outside the user's scope is a 404. Phone numbers are whole for those who call people (site staff, admins) and
 masked but for their last digits for everybody else; the export, a list of people to call, is theirs alone
 (403 otherwise) and each one is in the audit log."""
-from dataclasses import dataclass
 from datetime import timedelta
-from math import ceil
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,6 +14,7 @@ from wtforms import ValidationError
 
 from core.access import EVERYWHERE, location_scope, roles_required
 from core.clock import local_today
+from core.paging import page_of
 from core.roles import SITE_STAFF, VIEWER, WAREHOUSE_MANAGER
 from modules.injection import exports, identity, reminders, rules
 from modules.warehouse import locations
@@ -78,38 +77,12 @@ def due():
             abort(403)
         return workbook(due_list, today, form.site.data)
     filters = {"site": form.site.data or None, "since": form.since._value(), "until": form.until._value()}
-    page = page_of(due_list, request.args.get("page", 1, type=int), filters)
+    page = page_of(due_list, request.args.get("page", 1, type=int), DUE_PAGE,
+                   lambda to: url_for(".due", **filters, page=to))
     export = url_for(".due", **filters, format="xlsx")
     return render_template("reminders/due.html", form=form, due=page.rows, page=page, today=today, columns=COLUMNS,
                            phone=shown_phone, kind=kind_text, sites=sites,
                            export_url=export if current_user.has_role(*EXPORTERS) else None), 200 if valid else 422
-
-
-@dataclass
-class Page:
-    """A page of the list (the reconciliation report's shape: that module imports this one, so not shared)."""
-
-    rows: list
-    first: int  # the number of its first row (from 1), 0 when there is none
-    last: int
-    total: int
-    previous_url: str | None
-    next_url: str | None
-
-
-def page_of(due_list, number, filters):
-    """The page ``number`` of ``due_list`` (the first when out of range), with links to the pages around it
-    that keep the filters; the export still holds every row."""
-    pages_count = max(1, ceil(len(due_list) / DUE_PAGE))
-    number = number if 1 <= number <= pages_count else 1
-
-    def link(to):
-        return url_for(".due", **filters, page=to) if 1 <= to <= pages_count else None
-
-    start = (number - 1) * DUE_PAGE
-    shown = due_list[start:start + DUE_PAGE]
-    return Page(shown, start + 1 if shown else 0, start + len(shown), len(due_list), link(number - 1),
-                link(number + 1))
 
 
 def chosen_site_ids(code, sites, scope):
