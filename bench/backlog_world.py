@@ -4,6 +4,7 @@ province, a district holding the file's sites, and every lot the file names rece
 from datetime import timedelta
 
 from bench import backlog_file
+from bench.common import gtin_of
 
 
 def seed():
@@ -11,8 +12,6 @@ def seed():
     from core.clock import local_today
     from core.db import db
     from modules.lots import services as lots
-    from modules.lots.gs1 import gtin_check_digit
-    from modules.lots.models import Gtin
     from modules.warehouse import locations, services
     from modules.warehouse.models import DISTRICT, NATIONAL, PROVINCE, SITE
 
@@ -24,10 +23,7 @@ def seed():
     lines = []
     for _typed, code, _gap in backlog_file.VACCINES:
         presentation = lots.presentation_by_code(code)
-        if not presentation.gtins:  # a GTIN of its own, valid (check digit), to receive its lots by
-            body = f"02{presentation.id:011d}"
-            presentation.gtins.append(Gtin(gtin=body + gtin_check_digit(body)))
-        lines += [services.ReceiptLine(gtin=presentation.gtins[0].gtin, lot=backlog_file.lot_number(code, index),
+        lines += [services.ReceiptLine(gtin=gtin_of(presentation), lot=backlog_file.lot_number(code, index),
                                        doses=1200, expiry=local_today() + timedelta(days=365), confirm_new_lot=True)
                   for index in range(backlog_file.LOTS_PER_VACCINE)]
     services.receive(national, lines)

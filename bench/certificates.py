@@ -31,7 +31,7 @@ from reportlab.graphics.barcode.qr import QrCodeWidget  # noqa: E402
 from reportlab.graphics.shapes import Drawing  # noqa: E402
 from reportlab.lib.pagesizes import A5  # noqa: E402
 
-from bench.common import fresh_database, machine, percentiles, timed, write_result  # noqa: E402
+from bench.common import fresh_database, gtin_of, machine, percentiles, timed, write_result  # noqa: E402
 from core import create_app, roles, schema  # noqa: E402
 from core.accounts import create_user  # noqa: E402
 from core.clock import local_today  # noqa: E402
@@ -39,8 +39,6 @@ from core.db import db  # noqa: E402
 from core.tokens import create_token  # noqa: E402
 from modules.injection import certificates, people, services, signing  # noqa: E402
 from modules.lots import services as lots  # noqa: E402
-from modules.lots.gs1 import gtin_check_digit  # noqa: E402
-from modules.lots.models import Gtin  # noqa: E402
 from modules.warehouse import locations  # noqa: E402
 from modules.warehouse import services as warehouse  # noqa: E402
 from modules.warehouse.models import NATIONAL, SITE  # noqa: E402
@@ -54,12 +52,9 @@ TARGET_SIGNED_PER_S = 2000
 def seed(vaccine):
     """A site, a lot, a site staff user with a token, and a person given two doses there (backlog history)."""
     presentation = lots.presentation_by_code(vaccine)
-    if not presentation.gtins:
-        body = f"02{presentation.id:011d}"
-        presentation.gtins.append(Gtin(gtin=body + gtin_check_digit(body)))
     national = locations.create_location("KHO-QG", "Kho vắc xin quốc gia", NATIONAL)
     site = locations.create_location("DT-0001", "Trạm Y tế phường Điện Biên, quận Ba Đình", SITE, national)
-    line = warehouse.ReceiptLine(gtin=presentation.gtins[0].gtin, lot="BENCH-CERT-1", doses=100,
+    line = warehouse.ReceiptLine(gtin=gtin_of(presentation), lot="BENCH-CERT-1", doses=100,
                                  expiry=local_today() + timedelta(days=365), confirm_new_lot=True)
     lot = warehouse.receive(national, [line]).moves[0].lot
     user = create_user("tram0001", "bench-password-2026", roles.SITE_STAFF)

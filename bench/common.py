@@ -39,6 +39,18 @@ def fresh_database(server_url):
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
+def gtin_of(presentation):
+    """The presentation's GTIN, after giving it one if it has none (GS1's restricted-circulation prefix 02, a
+    valid check digit): benchmarks receive their lots by GTIN, as a warehouse does. Call in an app context."""
+    from modules.lots.gs1 import gtin_check_digit
+    from modules.lots.models import Gtin
+
+    if not presentation.gtins:
+        body = f"02{presentation.id:011d}"
+        presentation.gtins.append(Gtin(gtin=body + gtin_check_digit(body)))
+    return presentation.gtins[0].gtin
+
+
 def machine(engine):
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":

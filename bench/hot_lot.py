@@ -80,7 +80,13 @@ def http_clients(port, world, clients, measuring, results, _release):
         connection.close()
         per_thread[index] = (latencies, statuses, statuses.get("201", 0))
 
-    threads = [threading.Thread(target=tablet, args=(n,)) for n in range(clients)]
+    run_together(tablet, clients, start, per_thread, last_success, measuring, results)
+
+
+def run_together(client, clients, start, per_thread, last_success, measuring, results):
+    """Start ``clients`` threads of ``client(index)``, release them together at the ``start`` barrier, and put
+    what they measured on ``results``: the time runs from the release to the last success."""
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for thread in threads:
         thread.start()
     start.wait()
@@ -133,17 +139,7 @@ def sqlite_clients(url, world, clients, measuring, results, _release):
         connection.close()
         per_thread[index] = (latencies, {"201": taken, "409 no_stock": 1}, taken)
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began, cpu_before = time.perf_counter(), http_load.own_cpu()
-    measuring.set()
-    for thread in threads:
-        thread.join()
-    outcome = http_load.merge(per_thread, http_load.own_cpu() - cpu_before)
-    outcome["seconds"] = max(last_success) - began
-    results.put(outcome)
+    run_together(client, clients, start, per_thread, last_success, measuring, results)
 
 
 def refill(url, world, doses):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, create_engine, text
 
-from bench.common import machine, percentiles, vaxchain
+from bench.common import gtin_of, machine, percentiles, vaxchain
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "bench-" + "x" * 40
@@ -46,8 +46,6 @@ def seed(url, sites, doses_per_site, vaccine, lot_number):
     from core.db import db
     from core.tokens import create_token
     from modules.lots import services as lots
-    from modules.lots.gs1 import gtin_check_digit
-    from modules.lots.models import Gtin
     from modules.warehouse import ledger, locations, services
     from modules.warehouse.models import DISTRICT, NATIONAL, PROVINCE, SITE
 
@@ -55,13 +53,10 @@ def seed(url, sites, doses_per_site, vaccine, lot_number):
                       "INSTANCE_PATH": tempfile.mkdtemp(prefix="vaxchain-bench-instance-")})
     with app.app_context():
         presentation = lots.presentation_by_code(vaccine)
-        if not presentation.gtins:
-            body = f"02{presentation.id:011d}"
-            presentation.gtins.append(Gtin(gtin=body + gtin_check_digit(body)))
         national = locations.create_location("KHO-QG", "Kho vắc xin quốc gia", NATIONAL)
         province = locations.create_location("KHO-HN", "Kho tỉnh Hà Nội", PROVINCE, national)
         district = locations.create_location("KHO-BD", "Kho quận Ba Đình", DISTRICT, province)
-        line = services.ReceiptLine(gtin=presentation.gtins[0].gtin, lot=lot_number, doses=sites * doses_per_site,
+        line = services.ReceiptLine(gtin=gtin_of(presentation), lot=lot_number, doses=sites * doses_per_site,
                                     expiry=local_today() + timedelta(days=365), confirm_new_lot=True)
         lot = services.receive(national, [line]).moves[0].lot
         clients, places = [], []
