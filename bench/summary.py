@@ -20,8 +20,10 @@ def rate(value):
 def others_share(side):
     """What other processes took of the machine's CPU while ``side`` ran: a busy machine shows in the figures."""
     cpu = side["cpu_seconds"]
-    return f"; other processes took {cpu['other_processes'] / cpu['whole_machine']:.0%} of the CPU" \
-        if cpu["whole_machine"] else ""
+    if not cpu["whole_machine"]:
+        return ""
+    # the processes' CPU and the machine's are read a moment apart: a quiet machine may come out a hair below 0
+    return f"; other processes took {max(cpu['other_processes'], 0) / cpu['whole_machine']:.0%} of the CPU"
 
 
 def registration(result):

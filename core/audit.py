@@ -15,7 +15,8 @@ import time
 
 from flask import current_app, has_request_context
 from flask_login import current_user
-from sqlalchemy import event, insert
+from sqlalchemy import BigInteger, bindparam, event, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import audit_chain
@@ -48,7 +49,10 @@ PENDING = "audit.pending"
 TO_SEAL = "audit.to_seal"
 NEXT_SEAL = "vaxchain.audit.next_seal"  # this process's earliest time (time.monotonic) for the next seal
 INSERT_ENTRIES = insert(AuditEntry.__table__).returning(AuditEntry.id)
-INSERT_PENDING = insert(AuditPending.__table__)
+# On PostgreSQL the new entries' ids go to the pending list in one statement (an array: executemany is a
+# statement per row); SQLite, in process, takes them row by row.
+INSERT_PENDING = {"postgresql": insert(AuditPending.__table__).from_select(["entry_id"], select(
+    func.unnest(bindparam("ids", type_=ARRAY(BigInteger))))), "sqlite": insert(AuditPending.__table__)}
 
 
 @event.listens_for(db.session, "before_commit")
@@ -64,7 +68,10 @@ def write_pending(session):
             for row, subject in pending]
     connection = session.connection()
     ids = connection.execute(INSERT_ENTRIES, rows).scalars().all()
-    connection.execute(INSERT_PENDING, [{"entry_id": entry_id} for entry_id in ids])
+    if connection.dialect.name == "postgresql":
+        connection.execute(INSERT_PENDING["postgresql"], {"ids": ids})
+    else:
+        connection.execute(INSERT_PENDING["sqlite"], [{"entry_id": entry_id} for entry_id in ids])
     session.info[TO_SEAL] = True
 
 

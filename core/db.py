@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from flask import current_app, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, insert, text
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, insert, inspect, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
 from sqlalchemy.types import TypeDecorator
 
 # Alembic needs named constraints (SQLite most of all, where batch mode recreates tables).
@@ -124,6 +124,41 @@ def converted(row, converters):
         except KeyError:
             row[index] = seen[value] = processor(value)
     return tuple(row)
+
+
+def insert_now(obj):
+    """Write the new object ``obj`` at once, with one prebuilt INSERT ... RETURNING its id, and keep it in the
+    session as if it had been loaded: what a flush does for one row, without the unit of work (a flush cost
+    four times its statement on registration's path). Foreign keys must be set as keys, not through
+    relationships; columns left empty get their Python defaults, as in a flush. Anything else waiting in
+    the session is flushed first, as ``obj`` may refer to it."""
+    session = db.session
+    if obj in session:
+        session.expunge(obj)  # added but not flushed: written here instead
+    session.flush()
+    statement, columns = insert_statement(type(obj))
+    given, values = obj.__dict__, {}
+    for key, column in columns:
+        value = given.get(key)
+        if value is None and column.default is not None:
+            value = column.default.arg(None) if column.default.is_callable else column.default.arg
+            setattr(obj, key, value)
+        values[column.key] = value
+    obj.id = session.connection().execute(statement, values).scalar_one()
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
+
+
+@functools.cache
+def insert_statement(model):
+    """``(INSERT of every column but the id RETURNING the id, [(attribute, column)])`` of ``model``."""
+    table = model.__table__
+    columns = [(attribute.key, attribute.columns[0]) for attribute in inspect(model).column_attrs
+               if attribute.columns[0] is not table.c.id]
+    if any(column.server_default is not None for _key, column in columns):
+        raise ValueError(f"insert_now cannot leave {table.name}'s server defaults to the server")
+    return insert(table).returning(table.c.id), columns
 
 
 READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")

@@ -241,14 +241,9 @@ def person_list():
     if national_id is not None:
         found = [person for person in found if person.national_id == national_id.strip()]
     next_cursor = None
-    if more and offset + people.SEARCH_LIMIT < MAX_SEARCH_MATCHES:
+    if more and offset + people.SEARCH_LIMIT < people.MAX_SEARCH_MATCHES:
         next_cursor = base64.urlsafe_b64encode(str(offset + people.SEARCH_LIMIT).encode("ascii")).decode("ascii")
     return jsonify({"items": [person_json(person) for person in found], "next_cursor": next_cursor})
-
-
-# How deep a search goes (each page is an offset into the matches, so that a cursor names no person, not even
-# one out of the caller's reach): past it, the caller narrows the search.
-MAX_SEARCH_MATCHES = 5000
 
 
 def search_offset(cursor):
@@ -259,7 +254,7 @@ def search_offset(cursor):
         offset = int(base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii"))
     except (ValueError, binascii.Error, UnicodeError):
         offset = -1
-    if not 0 <= offset < MAX_SEARCH_MATCHES or offset % people.SEARCH_LIMIT:
+    if not 0 <= offset < people.MAX_SEARCH_MATCHES or offset % people.SEARCH_LIMIT:
         raise bad_input("invalid_parameter", _("cursor is not one this API returned."), "cursor")
     return offset
 

@@ -15,6 +15,9 @@ from modules.injection.models import Person
 from modules.warehouse.models import AdminUnit
 
 SEARCH_LIMIT = 20
+# How deep a search goes, on the page and in the API: each page is an offset into the matches (so that a link
+# or cursor names no person, not even one out of the caller's reach); past it, the searcher types more.
+MAX_SEARCH_MATCHES = 5000
 MAX_ADDRESS = 300
 MAX_SHORT = 40
 

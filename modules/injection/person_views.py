@@ -40,7 +40,7 @@ from modules.injection.views import (
 READERS = (SITE_STAFF, WAREHOUSE_MANAGER, VIEWER)  # those who look people up through the API, integrators aside
 EDITORS = REGISTRARS
 REASON_LENGTH = 500
-MAX_SEARCH_PAGES = 250  # pages of matches the search goes through (an offset each): past them, type more of the name
+MAX_SEARCH_PAGES = people.MAX_SEARCH_MATCHES // people.SEARCH_LIMIT
 SOURCE_LABELS = {LIVE: _l("Live"), BACKLOG: _l("Backlog import")}
 
 

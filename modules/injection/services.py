@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased, joinedload
 from core import audit, plugins
 from core.access import EVERYWHERE
 from core.clock import LOCAL_ZONE, local_date, local_today
-from core.db import db, insert_rows, utcnow
+from core.db import db, insert_now, insert_rows, utcnow
 from core.service_errors import ConflictError, ServiceError
 from modules.injection import identity, people, rules, tally
 from modules.injection.models import BACKLOG, CORRECTION, LIVE, Injection, OpenVial, Person
@@ -112,23 +112,22 @@ def register(person, lot, site, injected_at=None, dose_number=None, user=None, i
     if site.kind != SITE:
         raise ServiceError(_("%(location)s is not a vaccination site.", location=site.name), "site", "not_a_site")
     day = local_date(injected_at)
-    with db.session.no_autoflush:  # a new person is written with the dose's move, in one flush
+    with db.session.no_autoflush:  # a new person is written once the checks pass
         earlier = doses_of(history(person))
         stock.usable_lot(lot, day, location=site)
         number = rules.check_next_dose(earlier, lot.presentation, day, dose_number)
-        vial = draw_from_vial(site, lot, injected_at, now, user)
-        # taken at the commit (which raises no_dose_left if it is gone): desks injecting from one lot at
-        # one site queue behind each other's commits only
-        move = ledger.post([Transfer(lot, site, locations.virtual(CONSUMED), 1)], "injection", user=user,
-                           take_at_commit=lambda: no_dose_left(lot, site))[0]
-    # Keys only: the person was written with the move, and the related rows are already in the session
-    # (reading injection.person costs no query), so the flush has one table to write.
-    injection = Injection(person_id=person.id, presentation_id=lot.presentation_id, lot_id=lot.id, site_id=site.id,
-                          injected_at=injected_at, injected_on=day, dose_number=number, source=LIVE,
-                          move_id=move.id, open_vial_id=vial.id if vial else None, idempotency_key=idempotency_key,
-                          note=note, created_by=user.id if user else None)
-    db.session.add(injection)
-    db.session.flush()
+    if person.id is None:
+        insert_now(person)
+    vial = draw_from_vial(site, lot, injected_at, now, user)
+    # taken at the commit (which raises no_dose_left if it is gone): desks injecting from one lot at one
+    # site queue behind each other's commits only
+    move = ledger.post([Transfer(lot, site, locations.virtual(CONSUMED), 1)], "injection", user=user,
+                       take_at_commit=lambda: no_dose_left(lot, site))[0]
+    injection = insert_now(Injection(
+        person_id=person.id, presentation_id=lot.presentation_id, lot_id=lot.id, site_id=site.id,
+        injected_at=injected_at, injected_on=day, dose_number=number, source=LIVE, move_id=move.id,
+        open_vial_id=vial.id if vial else None, idempotency_key=idempotency_key, note=note,
+        created_by=user.id if user else None))
     tally.add(injection)
     injection.certificate = rules.certificate([*earlier, rules.Dose(day, lot.presentation, number)])
     audit.record("injection.register", injection, user=user, details={

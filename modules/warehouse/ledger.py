@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import audit, plugins
-from core.db import db
+from core.db import db, insert_now
 from core.service_errors import ConflictError, ServiceError
 from modules.lots.models import Lot
 from modules.warehouse.models import Balance, Location, Move
@@ -81,15 +81,10 @@ def post(transfers, kind, user=None, reason=None, note="", reference=None, rever
         for line in lines:
             take_later(line.source, line.lot, line.doses, take_at_commit)
             add_later(line.destination.id, line.lot.id, line.doses)
-    moves = []
-    for line in lines:
-        move = Move(lot_id=line.lot.id, from_location_id=line.source.id, to_location_id=line.destination.id,
-                    doses=line.doses, kind=kind, reason=reason, note=note, reference=reference,
-                    reverses_id=reverses.id if reverses is not None else None,
-                    user_id=user.id if user is not None else None)
-        db.session.add(move)
-        moves.append(move)
-    db.session.flush()
+    moves = [insert_now(Move(lot_id=line.lot.id, from_location_id=line.source.id,
+                             to_location_id=line.destination.id, doses=line.doses, kind=kind, reason=reason,
+                             note=note, reference=reference, reverses_id=reverses.id if reverses is not None else None,
+                             user_id=user.id if user is not None else None)) for line in lines]
     for move in moves:
         audit.record(f"stock.{kind}", move, user=user, details={
             "lot": move.lot_id, "from": move.from_location_id, "to": move.to_location_id,

@@ -154,7 +154,7 @@ def test_a_registration_takes_few_queries(app, world):
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 201
-    assert len(statements) <= MAX_STATEMENTS, len(statements)
+    assert len(statements) <= MAX_STATEMENTS, (len(statements), statements)
 
 
 def test_a_new_persons_first_dose_takes_few_queries(app, world):
@@ -175,7 +175,7 @@ def test_a_new_persons_first_dose_takes_few_queries(app, world):
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 201, response.json
-    assert len(statements) <= MAX_STATEMENTS_NEW_PERSON, len(statements)
+    assert len(statements) <= MAX_STATEMENTS_NEW_PERSON, (len(statements), statements)
 
 
 def test_ids_that_grow_with_every_dose_go_past_integer(app, world):
