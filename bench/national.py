@@ -261,12 +261,15 @@ def scenarios(facts, today, days):
     found.append(("persons_by_name_first_page", "/persons", {"q": "nguyen van an"}, name_sql,
                   {"q": "nguyen van an%"}))
     recipients_sql = ("SELECT i.*, p.full_name FROM injection_injection i JOIN injection_person p "
-                      "ON p.id = i.person_id WHERE i.lot_id = %(lot)s ORDER BY i.injected_at DESC, i.id DESC "
-                      f"LIMIT {RECIPIENTS_PAGE} OFFSET %(offset)s")
-    found.append(("lot_recipients_first_page", f"/lots/{facts['lot_id']}/recipients", {"page": 1},
-                  recipients_sql, {"lot": facts["lot_id"], "offset": 0}))
-    found.append(("lot_recipients_deep_page", f"/lots/{facts['lot_id']}/recipients", {"page": facts["deep_page"]},
-                  recipients_sql, {"lot": facts["lot_id"], "offset": (facts["deep_page"] - 1) * RECIPIENTS_PAGE}))
+                      "ON p.id = i.person_id WHERE i.lot_id = %(lot)s AND (i.injected_on, i.id) < "
+                      "(SELECT injected_on, id FROM injection_injection WHERE id = %(before)s) "
+                      f"ORDER BY i.injected_on DESC, i.id DESC LIMIT {RECIPIENTS_PAGE + 1}")
+    found.append(("lot_recipients_first_page", f"/lots/{facts['lot_id']}/recipients", {},
+                  recipients_sql.replace("AND (i.injected_on, i.id) < (SELECT injected_on, id FROM "
+                                         "injection_injection WHERE id = %(before)s) ", ""),
+                  {"lot": facts["lot_id"]}))
+    found.append(("lot_recipients_deep_page", f"/lots/{facts['lot_id']}/recipients", {"before": facts["deep_before"]},
+                  recipients_sql, {"lot": facts["lot_id"], "before": facts["deep_before"]}))
     entered_sql = ("SELECT site_id, day, sum(doses) FROM injection_daily_tally WHERE day BETWEEN %(start)s "
                    f"AND %(end)s AND site_id IN ({province_sites}) GROUP BY site_id, day")
     found.append(("reconciliation_province_week_by_site", "/reconciliation",
@@ -279,6 +282,16 @@ def scenarios(facts, today, days):
                "AND injected_on BETWEEN %(since)s AND %(until)s GROUP BY person_id")
     found.append(("due_list_site", "/due", {"site": facts["site_code"]}, due_sql,
                   {"site": facts["site_id"], "since": today - timedelta(days=400), "until": today}))
+    locations_sql = ("SELECT * FROM warehouse_location WHERE kind IN ('national', 'regional', 'province', "
+                     "'district', 'site') AND active ORDER BY path LIMIT %(limit)s")
+    found.append(("api_locations_first_page", "/api/v1/locations", {}, locations_sql, {"limit": 501}))
+    # A store chosen stands for its sites: the busiest site's district, and the biggest province.
+    for where, code, path in (("district", facts["district_code"], facts["district_path"]),
+                              ("province", facts["province_code"], facts["province_path"])):
+        area_sql = due_sql.replace("site_id = %(site)s", "site_id IN (SELECT id FROM warehouse_location WHERE "
+                                   f"path LIKE '{path}%%')")
+        found.append((f"due_list_{where}", "/due", {"site": code}, area_sql,
+                      {"since": today - timedelta(days=400), "until": today}))
     return found
 
 
@@ -300,12 +313,20 @@ PLAN_NOTES = {
     "persons_by_name_first_page": "A name prefix is a range on the (name_key, date_of_birth) index, read in the "
     "order the page shows and stopped at the page's size; the certificates of the page's people come by "
     "(person_id, injected_on) for those ids only.",
-    "lot_recipients_first_page": "A lot's recipients come by the (lot_id) index; but the page first counts the "
-    "lot's people, joining every person by a hash over the whole person table, and pages by OFFSET: both grow "
-    "with the data (keyset paging and a per-lot count from the index are the fix; not done in issue 8).",
-    "due_list_site": "The due list starts from the site's doses through the (site_id, injected_on) index, then "
-    "reads the candidates' whole histories by (person_id, injected_on); at 10 M injections its cost is in "
-    "Python over every candidate, not in these plans (see docs/benchmarks.md).",
+    "lot_recipients_first_page": "A lot's recipients are read off the (lot_id, injected_on, id) index backwards, "
+    "newest first, and stop after a page (201 rows: the last says whether more follow); the viewer's sites come "
+    "as a select on the locations' paths, not an IN list. Nothing is counted: a deep page (`?before=` the last "
+    "row shown) starts on the index at that row and costs the same.",
+    "due_list_site": "The candidates are the records with a dose at the site in the window, straight from the "
+    "(site_id, injected_on) index (no join to the people); the holders add the few merged records (their "
+    "partial index), whose doses are then read by (person_id, injected_on) and summarised per person by window "
+    "functions: work proportional to the site's candidates, never a scan of people or injections. The due day "
+    "itself is the dose rules' (Python), on one short row a person.",
+    "lot_recipients_deep_page": "Nine tenths down the list: the same backward index scan, started at the row the "
+    "page follows ((injected_on, id) below that row's, one primary key lookup), so it reads a page's rows, not "
+    "the rows above it as OFFSET did.",
+    "due_list_district": "A district chosen stands for its sites: the same plan as one site's over the "
+    "district's ~15 sites (ids of its subtree); linear in the candidates, ~5 times one busy site's here.",
     "registration_lookups": "Registering reads the person's history by (person_id, injected_on) and the "
     "corrections by the unique reverses_id index: index scans of a few rows, whatever the table's size.",
     "scan_lot_lookup": "A scan looks the GTIN up by its unique index and the lot by (presentation, lot number): "
@@ -327,7 +348,7 @@ class Statements:
         event.remove(self.engine, "before_cursor_execute", self.note)
 
     def note(self, _conn, _cursor, statement, parameters, _context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and not executemany:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")) and not executemany:
             self.seen.append((statement, parameters))
 
 
@@ -357,7 +378,9 @@ def plans(app, client, engine, facts, today, scope_user):
         "persons_by_id": ("/persons", {"q": facts["national_id"]}),
         "persons_by_name_first_page": ("/persons", {"q": "nguyen van an"}),
         "lot_recipients_first_page": (f"/lots/{facts['lot_id']}/recipients", {}),
+        "lot_recipients_deep_page": (f"/lots/{facts['lot_id']}/recipients", {"before": facts["deep_before"]}),
         "due_list_site": ("/due", {"site": facts["site_code"]}),
+        "due_list_district": ("/due", {"site": facts["district_code"]}),
     }
     found = {}
     for name, (path, params) in operations.items():
@@ -459,6 +482,9 @@ def main():
                 "SELECT site_id, l.code FROM injection_daily_tally t JOIN warehouse_location l ON l.id = t.site_id "
                 "WHERE l.path LIKE :p GROUP BY site_id, l.code ORDER BY sum(doses) DESC LIMIT 1"),
                 {"p": province.path + "%"}).one()
+            district_code, district_path = db.session.execute(text(
+                "SELECT d.code, d.path FROM warehouse_location s JOIN warehouse_location d ON d.id = s.parent_id "
+                "WHERE s.id = :id"), {"id": site_id}).one()
             person_id, national_id, phone = db.session.execute(text(
                 "SELECT id, national_id, phone FROM injection_person WHERE id = :id"),
                 {"id": args.injections // 4 + 1}).one()  # not a merged one
@@ -466,12 +492,17 @@ def main():
                 "SELECT lot_id, l.lot_number, count(*) FROM injection_injection i JOIN lots_lot l ON l.id = i.lot_id "
                 "GROUP BY lot_id, l.lot_number ORDER BY count(*) DESC LIMIT 1")).one()
             injection_id = count(text("SELECT max(id) FROM injection_injection WHERE source = 'live'"))
+            # The row a deep page of the lot's recipients follows: nine tenths of the way down the list.
+            deep_before = count(text("SELECT id FROM injection_injection WHERE lot_id = :lot "
+                                     "ORDER BY injected_on DESC, id DESC OFFSET :n LIMIT 1"),
+                                {"lot": lot_id, "n": lot_doses * 9 // 10})
             gtin = count(text("SELECT g.gtin FROM lots_gtin g JOIN lots_lot l ON l.presentation_id = g.presentation_id "
                               "WHERE l.id = :id LIMIT 1"), {"id": lot_id})
             facts.update({"province_code": province.code, "province_path": province.path, "site_id": site_id,
-                          "site_code": site_code, "person_id": person_id, "national_id": national_id,
+                          "site_code": site_code, "district_code": district_code, "district_path": district_path,
+                          "person_id": person_id, "national_id": national_id,
                           "phone": phone, "lot_id": lot_id, "lot_number": lot_number, "days": args.days,
-                          "deep_page": max(1, lot_doses * 9 // 10 // RECIPIENTS_PAGE),
+                          "deep_before": deep_before,
                           "injection_id": injection_id, "gtin": gtin})
             data["lot_recipients"] = lot_doses
             raw_connection = db.engine.raw_connection()

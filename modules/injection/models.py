@@ -52,7 +52,7 @@ class Injection(db.Model):
         Index("ix_injection_injection_person", "person_id", "injected_on"),
         Index("ix_injection_injection_site_day", "site_id", "injected_on"),
         Index("ix_injection_injection_day_site", "injected_on", "site_id"),  # national views by date
-        Index("ix_injection_injection_lot", "lot_id"),
+        Index("ix_injection_injection_lot_day", "lot_id", "injected_on", "id"),  # recall list pages
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import func, literal_column, select, union_all
+from sqlalchemy import func, literal_column, select, tuple_, union_all
 from sqlalchemy.orm import aliased, joinedload
 
 from core import audit
@@ -334,34 +334,46 @@ class Recipient:
     dose_number: int
     site: Location
     source: str
+    injection_id: int  # the place of the row in the list: the next page starts before it
 
 
-def recipients_query(lot, location_ids):
+def recipients_query(lot, location_ids, before=None):
     """The query of ``(injection, person, surviving person or None, site)`` for the injections from
-    ``lot`` that count, at the sites among ``location_ids``, newest first."""
+    ``lot`` that count, at the sites among ``location_ids``, newest first (day, then id); with ``before``
+    (an injection id), only those after that injection in this order. The order is the (lot_id,
+    injected_on, id) index's, read backwards, so a page of it costs the same at any depth."""
     kept = aliased(Person)
-    return (effective_injections()
-            .add_columns(Person, kept, Location)
-            .join(Person, Person.id == Injection.person_id)
-            .outerjoin(kept, kept.id == Person.merged_into_id)
-            .join(Location, Location.id == Injection.site_id)
-            .where(Injection.lot_id == lot.id, Injection.site_id.in_(sites_among(location_ids)))
-            .order_by(Injection.injected_on.desc(), Injection.id.desc()))
+    query = (effective_injections()
+             .add_columns(Person, kept, Location)
+             .join(Person, Person.id == Injection.person_id)
+             .outerjoin(kept, kept.id == Person.merged_into_id)
+             .join(Location, Location.id == Injection.site_id)
+             .where(Injection.lot_id == lot.id, Injection.site_id.in_(sites_among(location_ids)))
+             .order_by(Injection.injected_on.desc(), Injection.id.desc()))
+    if before is not None:
+        shown = aliased(Injection)
+        query = query.where(tuple_(Injection.injected_on, Injection.id) < select(shown.injected_on, shown.id)
+                            .where(shown.id == before).scalar_subquery())
+    return query
 
 
-def recipients(lot, location_ids, limit, offset=0):
-    """One page of the lot's :class:`Recipient` rows at these sites, newest first."""
-    return list(each_recipient(lot, location_ids, limit, offset))
+def recipients(lot, location_ids, limit, before=None):
+    """``(rows, more)``: the page of ``limit`` :class:`Recipient` rows of the lot at these sites that follows
+    the injection ``before`` (``None``: the newest), and whether more follow. Nothing is counted: a national
+    lot has 100 000 recipients, and counting them cost more than the page."""
+    rows = list(each_recipient(lot, location_ids, limit + 1, before))
+    return rows[:limit], len(rows) > limit
 
 
-def each_recipient(lot, location_ids, limit=None, offset=0):
+def each_recipient(lot, location_ids, limit=None, before=None):
     """The lot's :class:`Recipient` rows at these sites, newest first, fetched in batches (an export of
     every recipient of a national lot stays small in memory)."""
-    query = recipients_query(lot, location_ids)
+    query = recipients_query(lot, location_ids, before)
     if limit is not None:
-        query = query.limit(limit).offset(offset)
+        query = query.limit(limit)
     for injection, person, kept, site in db.session.execute(query.execution_options(yield_per=500)):
-        yield Recipient(kept or person, injection.injected_on, injection.dose_number, site, injection.source)
+        yield Recipient(kept or person, injection.injected_on, injection.dose_number, site, injection.source,
+                        injection.id)
 
 
 def recipient_counts(lot, location_ids):

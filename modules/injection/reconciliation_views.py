@@ -6,7 +6,6 @@ Thin over ``reconciliation``. Every page shows only the user's locations (``core
 a location outside them is a 404, and no list holds its rows.
 """
 from datetime import timedelta
-from math import ceil
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -212,20 +211,18 @@ def tally_page(form, sites, status=200):
 @bp.route("/lots/<int:lot_id>/recipients")
 @roles_required(*RECALL_READERS)
 def recipients(lot_id):
+    """A page of the lot's recipients, newest first; ``?before=<injection id>`` the page after that row (keyset
+    paging: a deep page costs what the first does). Nothing is counted here: the lot's page shows the count."""
     lot = db.get_or_404(Lot, lot_id)
-    ids = scope_ids(location_scope(current_user))
+    ids = locations.scope_select(current_user, location_scope(current_user))
     if request.args.get("format") == "xlsx":
         if not current_user.has_role(*RECALL_EXPORTERS):
             abort(403)
         return recipients_workbook(lot, reconciliation.each_recipient(lot, ids))
-    page = request.args.get("page", 1, type=int)
-    injections, people = reconciliation.recipient_counts(lot, ids)
-    pages = max(1, ceil(injections / RECIPIENTS_PAGE))
-    if page < 1 or page > pages:
-        abort(404)
-    rows = reconciliation.recipients(lot, ids, RECIPIENTS_PAGE, (page - 1) * RECIPIENTS_PAGE)
-    return render_template("reconciliation/recipients.html", lot=lot, rows=rows, injections=injections,
-                           people=people, page=page, pages=pages,
+    before = request.args.get("before", type=int)
+    rows, more = reconciliation.recipients(lot, ids, RECIPIENTS_PAGE, before)
+    return render_template("reconciliation/recipients.html", lot=lot, rows=rows,
+                           older=rows[-1].injection_id if more else None, newer=before is not None,
                            export_url=url_for(".recipients", lot_id=lot.id, format="xlsx")
                            if current_user.has_role(*RECALL_EXPORTERS) else None)
 
@@ -236,7 +233,8 @@ def recall_list(lot, user):
     lot page never offers a link its reader cannot open."""
     if not allowed(RECALL_ENDPOINT, user):
         return None
-    injections, people = reconciliation.recipient_counts(lot, scope_ids(location_scope(user)))
+    scope = locations.scope_select(user, location_scope(user))
+    injections, people = reconciliation.recipient_counts(lot, scope)
     return {"url": url_for(RECALL_ENDPOINT, lot_id=lot.id), "injections": injections, "people": people}
 
 

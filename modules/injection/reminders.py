@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import and_, exists, func, select, union_all
+from sqlalchemy import and_, exists, func, select, union, union_all
 from sqlalchemy.orm import aliased
 
 from core import audit, plugins
@@ -66,14 +66,14 @@ def due_between(site_ids, start, end):
     since = start - timedelta(days=max(intervals)) if start is not None else None
     until = end - timedelta(days=min(intervals))
     due = []
-    for holder, first_presentation_id, doses_given, last_day, site_code in holder_summaries(
-            candidate_holders(site_ids, since, until), site_ids):
+    for holder_id, full_name, phone, first_presentation_id, doses_given, last_day, site_code in holder_summaries(
+            candidate_records(site_ids, since, until), site_ids):
         first = presentations[first_presentation_id]
         following = rules.next_dose_after(first, doses_given, last_day)
         if following is None or following.due_on > end or (start is not None and following.due_on < start):
             continue
-        due.append(Reminder(holder.id, holder.full_name, holder.phone, following.number, first.name,
-                            following.due_on, site_code, following.kind))
+        due.append(Reminder(holder_id, full_name, phone, following.number, first.name, following.due_on,
+                            site_code, following.kind))
     return sorted(due, key=lambda reminder: (reminder.due_on, reminder.full_name, reminder.person_id))
 
 
@@ -90,38 +90,43 @@ def send_due(today=None, days_ahead=DEFAULT_DAYS_AHEAD, user=None):
 
 # --- Queries -------------------------------------------------------------------------------------------
 
-def holder_of():
-    """The person a record counts for: the one it was merged into, or itself."""
-    return func.coalesce(Person.merged_into_id, Person.id)
-
-
 def counted(injection=Injection):
     """Live and backlog injections that no correction reverses (``services.effective_injections``)."""
     correction = aliased(Injection)
     return and_(injection.source.in_((LIVE, BACKLOG)), ~exists().where(correction.reverses_id == injection.id))
 
 
-def candidate_holders(site_ids, since, until):
-    """A subquery of the people with a dose at ``site_ids`` given from ``since`` to ``until``: a superset
-    of those whose last dose, given there then, makes them due (it keeps the next queries small)."""
-    query = (select(holder_of()).select_from(Injection).join(Person, Person.id == Injection.person_id)
-             .where(counted(), Injection.injected_on <= until))
+def candidate_records(site_ids, since, until):
+    """The ids of the person records with a dose at ``site_ids`` given from ``since`` to ``until`` (a CTE,
+    read twice): a superset of those whose last dose, given there then, makes someone due — which keeps
+    the next query to their doses. Straight from the injections' (site_id, injected_on) index: joining the
+    people here to find whom each record counts for made PostgreSQL hash the whole person table."""
+    query = select(Injection.person_id).where(Injection.injected_on <= until)
     if since is not None:
         query = query.where(Injection.injected_on >= since)
     if site_ids is not None:
         query = query.where(Injection.site_id.in_(site_ids))
-    return query.distinct()
+    return query.distinct().cte("candidates")
 
 
 def holder_summaries(candidates, site_ids):
-    """``(holder Person, first dose's presentation id, doses, last dose's day, last dose's site code)`` for
-    the candidates whose last dose that counts was given at ``site_ids``: one query, window functions
-    (SQLite ≥ 3.25 and PostgreSQL), that reads the candidates' doses through their records' ids (the
-    ``(person_id, injected_on)`` index) and returns one row a person, not their histories."""
-    holder = holder_of()
-    # The candidates' own records and those merged into them: a union, not an OR, so that each side uses its
-    # index (an OR made PostgreSQL scan every person and every injection).
-    records = union_all(candidates, select(Person.id).where(Person.merged_into_id.in_(candidates)))
+    """``(holder's id, name, phone, first dose's presentation id, doses, last dose's day, last dose's site
+    code)`` for the people among ``candidates`` (record ids) whose last dose that counts was given at
+    ``site_ids``: one query, window functions (SQLite ≥ 3.25 and PostgreSQL), one short row a person, not
+    their histories nor whole person records (a busy site has thousands of candidates; a page shows 200).
+
+    A record counts for the person it was merged into. Merged records are few (one in thousands, found by
+    their partial index), so they are the only people read besides the holders shown: the candidates'
+    holders are the candidates and those merged ones point to, and the doses read are those of the holders
+    and of the records merged into them, through the (person_id, injected_on) index."""
+    merged = select(Person.id, Person.merged_into_id).where(Person.merged_into_id.is_not(None)).subquery()
+    holders = union(select(candidates.c.person_id),
+                    select(merged.c.merged_into_id).where(merged.c.id.in_(select(candidates.c.person_id)))).cte(
+        "holders")
+    records = union_all(select(holders.c.person_id),
+                        select(merged.c.id).where(merged.c.merged_into_id.in_(select(holders.c.person_id))))
+    dose_merged = aliased(merged)
+    holder = func.coalesce(dose_merged.c.merged_into_id, Injection.person_id)
     per_holder = {"partition_by": holder}
     ranked = (select(holder.label("holder_id"), Injection.site_id, Injection.injected_on,
                      func.row_number().over(**per_holder, order_by=(Injection.injected_on.desc(),
@@ -129,11 +134,11 @@ def holder_summaries(candidates, site_ids):
                      func.first_value(Injection.presentation_id).over(
                          **per_holder, order_by=(Injection.injected_on, Injection.id)).label("first_presentation"),
                      func.count().over(**per_holder).label("doses"))
-              .select_from(Injection).join(Person, Person.id == Injection.person_id)
+              .select_from(Injection).outerjoin(dose_merged, dose_merged.c.id == Injection.person_id)
               .where(counted(), Injection.person_id.in_(records)).subquery())
-    holder_person = aliased(Person)
-    query = (select(holder_person, ranked.c.first_presentation, ranked.c.doses, ranked.c.injected_on, Location.code)
-             .join(ranked, ranked.c.holder_id == holder_person.id)
+    query = (select(Person.id, Person.full_name, Person.phone, ranked.c.first_presentation, ranked.c.doses,
+                    ranked.c.injected_on, Location.code)
+             .join(ranked, ranked.c.holder_id == Person.id)
              .join(Location, Location.id == ranked.c.site_id)
              .where(ranked.c.rank == 1))
     if site_ids is not None:

@@ -13,17 +13,20 @@ Operations that move stock run again when the database cancels their transaction
 wait (:func:`core.db.retry_transaction`); one that keeps losing is answered 409 ``busy``, never with a
 database error.
 """
+import base64
+import binascii
 import re
 from datetime import date, datetime
 
 from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
+from sqlalchemy import select
+from sqlalchemy.orm import aliased, joinedload
 
 from core import roles
 from core.access import EVERYWHERE, location_scope
-from core.api import PAGINATION_PARAMETERS, ApiBlueprint, ApiError, json_body, page_schema, paginate
+from core.api import MAX_LIMIT, PAGINATION_PARAMETERS, ApiBlueprint, ApiError, json_body, page_schema, paginate
 from core.clock import local_today
 from core.db import db, retry_transaction
 from core.openapi import answers_created
@@ -31,7 +34,7 @@ from core.service_errors import ConflictError, NotFoundError, ServiceError
 from modules.lots import services as lots
 from modules.lots.models import Lot
 from modules.warehouse import ledger, locations, services
-from modules.warehouse.models import Hold, Move
+from modules.warehouse.models import PHYSICAL_KINDS, Hold, Location, Move
 
 api = ApiBlueprint("warehouse", __name__)
 
@@ -442,13 +445,62 @@ MOVES_PARAMETERS = [LOCATION_PARAMETER, CHILDREN_PARAMETER, {"name": "lot_id", "
                     {"name": "kind", "in": "query", "schema": STRING,
                      "description": "receipt, transfer, adjustment, wastage, count, reversal..."}]
 
-@api.endpoint("/locations", summary="Your stores and sites (the subtrees you are assigned to), in tree order",
-              response_schema={"type": "object", "required": ["items"],
-                               "properties": {"items": {"type": "array", "items": LOCATION_SCHEMA}}})
+LOCATIONS_PAGE = 500  # a province's whole tree (~180 stores and sites) fits a page; a nation's ~11 000 take 22
+LOCATION_PAGE_PARAMETERS = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+     "description": f"Locations per page (default {LOCATIONS_PAGE})."},
+    {"name": "cursor", "in": "query", "schema": STRING,
+     "description": "The `next_cursor` of the previous page; without it, the first page."}]
+
+
+@api.endpoint("/locations", parameters=LOCATION_PAGE_PARAMETERS,
+              summary="Your stores and sites (the subtrees you are assigned to), in tree order, a page at a time: "
+                      "follow `next_cursor` (null on the last page) for the rest",
+              response_schema=page_schema(LOCATION_SCHEMA))
 def location_list():
-    found = locations.physical_locations(location_scope(current_user))
-    codes = {location.id: location.code for location in found}
-    return jsonify({"items": [location_json(location, codes.get(location.parent_id)) for location in found]})
+    scope = location_scope(current_user)
+    limit = page_limit(LOCATIONS_PAGE)
+    after = path_cursor(request.args.get("cursor"))
+    parent_place = aliased(Location)
+    query = (select(Location, parent_place.code).outerjoin(parent_place, parent_place.id == Location.parent_id)
+             .where(Location.kind.in_(PHYSICAL_KINDS), Location.active.is_(True)))
+    if scope is not EVERYWHERE:
+        query = query.where(Location.id.in_(locations.scope_select(current_user, scope)))
+    if after is not None:
+        query = query.where(Location.path > after)  # tree order is the paths' order; a path names one place
+    found = db.session.execute(query.order_by(Location.path).limit(limit + 1)).all()
+    page = found[:limit]
+    next_cursor = encoded(page[-1][0].path) if len(found) > limit else None
+    return jsonify({"items": [location_json(location, parent if location.parent_id in scope else None)
+                              for location, parent in page], "next_cursor": next_cursor})
+
+
+def page_limit(default):
+    raw_limit = request.args.get("limit", str(default))
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        raise ApiError(400, "invalid_parameter",
+                       _("limit must be a whole number from 1 to %(max)d.", max=MAX_LIMIT), "limit")
+    return int(raw_limit)
+
+
+def encoded(path):
+    return base64.urlsafe_b64encode(path.encode("ascii")).decode("ascii")
+
+
+def path_cursor(cursor):
+    """The path a ``cursor`` stands for (``None`` without one); 400 for one this API did not return."""
+    if not cursor:
+        return None
+    try:
+        path = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
+    except (ValueError, binascii.Error, UnicodeError):
+        path = ""
+    if not PATH.fullmatch(path):
+        raise ApiError(400, "invalid_parameter", _("cursor is not one this API returned."), "cursor")
+    return path
+
+
+PATH = re.compile(r"/(\d+/)+")
 
 
 @api.endpoint("/lots", parameters=[VACCINE_PARAMETER, LOCATION_PARAMETER, CHILDREN_PARAMETER] + PAGINATION_PARAMETERS,

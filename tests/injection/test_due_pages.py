@@ -56,3 +56,41 @@ def test_the_page_runs_the_same_statements_however_many_people_are_due(app, clie
             doses(person(f"Mới {number}"), (lot, site, 20 + number))
         db.session.commit()
     assert statements_for(app, client, "/due") == before
+
+
+def test_a_store_chosen_stands_for_the_sites_under_it(app, client, world, monkeypatch):
+    monkeypatch.setattr(reminders_views, "DUE_PAGE", 200)
+    log_in_as(client, "xem")
+    listed = rows(client.get("/due", query_string={"site": "KHO-BD"}).get_data(as_text=True))
+    assert set(listed) == {world.ids[name] for name in ("Em", "Bình", "Lan", "Hoa")}
+    assert client.get("/due", query_string={"site": "KHO-DN"}).status_code == 200
+    staff = app.test_client()
+    log_in_as(staff, "tram")
+    assert staff.get("/due", query_string={"site": "KHO-BD"}).status_code == 404  # above the user's site
+
+
+def test_a_scope_of_too_many_locations_offers_its_stores_and_lists_once_one_is_chosen(client, world, monkeypatch):
+    monkeypatch.setattr(reminders_views, "MAX_CHOICES", 3)
+    log_in_as(client, "xem")
+    html = client.get("/due").get_data(as_text=True)
+    assert rows(html) == [] and 'id="due-choose"' in html
+    assert 'value="KHO-BD"' in html and 'value="DT-PX"' not in html  # stores only: a nation has 10 000 sites
+    chosen = client.get("/due", query_string={"site": "DT-TB"}).get_data(as_text=True)
+    assert rows(chosen) == [world.ids["Hoa"]] and re.search(r'<option selected value="DT-TB"', chosen)
+    assert 'id="due-choose"' not in chosen
+    nation = client.get("/due", query_string={"site": "KHO-QG"}).get_data(as_text=True)
+    assert rows(nation) == [] and 'id="due-choose"' in nation  # a store of too many locations: choose below it
+    district = client.get("/due", query_string={"site": "KHO-BD"}).get_data(as_text=True)  # itself and 2 sites
+    assert rows(district) == [world.ids["Em"], world.ids["Bình"]] and 'id="due-choose"' not in district
+
+
+def test_a_viewers_page_runs_the_same_statements_however_many_people_are_due(app, client, world):
+    log_in_as(client, "xem")
+    before = [statements_for(app, client, path) for path in ("/due", "/due?site=KHO-BD")]
+    with app.app_context():
+        lot = db.session.scalar(select(Lot).where(Lot.lot_number == "AZ1"))
+        for number in range(6):
+            site = db.session.get(Location, world.site_a if number % 2 else world.site_b)
+            doses(person(f"Mới {number}"), (lot, site, 20 + number))
+        db.session.commit()
+    assert [statements_for(app, client, path) for path in ("/due", "/due?site=KHO-BD")] == before

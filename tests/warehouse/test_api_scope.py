@@ -89,7 +89,7 @@ def test_a_foreign_location_is_answered_like_an_unknown_one(app, world, url, cod
 
 
 def test_a_user_assigned_nowhere_sees_no_location_and_no_move(app, world):
-    assert get(app, world.unassigned, "/api/v1/locations").json == {"items": []}
+    assert get(app, world.unassigned, "/api/v1/locations").json == {"items": [], "next_cursor": None}
     assert get(app, world.unassigned, "/api/v1/moves").json == {"items": [], "next_cursor": None}
     assert get(app, world.unassigned, "/api/v1/stock?location=DT-PX").status_code == 404
 
