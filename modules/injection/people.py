@@ -119,8 +119,8 @@ def recorded_all(people_data):
             by_details.setdefault((person.name_key, person.date_of_birth, person.phone), person)
     found = []
     for data in people_data:
-        twin = by_id.get(data.national_id) or by_details.get(
-            (identity.fold(data.full_name), data.date_of_birth, data.phone))
+        twin = by_id.get(data.national_id) or (by_details.get(
+            (identity.fold(data.full_name), data.date_of_birth, data.phone)) if by_details else None)
         found.append(other_person_error(twin) if twin is not None and not same_person(twin, data) else twin)
     return found
 

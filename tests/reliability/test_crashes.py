@@ -23,14 +23,16 @@ from core.access import EVERYWHERE
 from core.db import db, utcnow
 from core.models import User
 from core.tokens import create_token
-from modules.injection.backlog import importer
+from modules.injection.backlog import checking, importer
 from modules.injection.models import BACKLOG, ImportJob, Injection, Person
 from tests.conftest import PASSWORD, SERVER_URL, migrate
 from tests.reliability.conftest import SECRET_KEY, children_of, server_environment
 from tests.warehouse.helpers import user_at
 
-ROWS = 20_000  # 10 chunks of 2 000: long enough to stop in the middle, short enough to keep the suite fast
-CHUNK = 2_000
+# 9 chunks of 2 000 to 3 906 (checking's chunks grow with the rows done): long enough to stop in the middle,
+# short enough to keep the suite fast
+ROWS = 20_000
+CHUNK = checking.FIRST_CHUNK_ROWS
 CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 EXPECTED = {}  # the file's outcome on a fresh database (people, doses), found once by a dry run
 

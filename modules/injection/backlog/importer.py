@@ -168,7 +168,9 @@ def run(path, filename, scope, *, user=None, site_code=None, dry_run=False, prog
     return job, summary
 
 
-IMPORT_PAGE_CACHE_KIB = 128 * 1024  # SQLite's page cache for the import (its default: 2 MB)
+# SQLite's page cache for the import (its default: 2 MB). Chunks of 10 000 rows fill it (at 2 000 it stayed
+# far from full); 128 MB took the importer to 507 MB at 1 000 000 rows, 64 MB costs no CPU at 200 000.
+IMPORT_PAGE_CACHE_KIB = 64 * 1024
 
 
 class PageCache:

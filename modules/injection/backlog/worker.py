@@ -42,7 +42,7 @@ def checked_chunks(path, filename, context):
 
 
 PIPE_BYTES = 1024 * 1024  # Linux's default is 64 KB; more needs privileges (/proc/sys/fs/pipe-max-size)
-QUEUED_ITEMS = 16  # chunks read ahead of the importer, each about 1 MB pickled
+QUEUED_ITEMS = 4  # chunks read ahead of the importer, each about 2 MB pickled (checking.CHUNK_ROWS rows)
 LENGTH = struct.Struct("<Q")  # before each pickled item
 
 
@@ -134,18 +134,27 @@ def main():
 
 # --- Checked rows between the processes ------------------------------------------------------------
 # Checked rows travel from the worker process as tuples of plain values: pickling the dataclasses cost
-# 40 µs a row, more than checking it.
+# 40 µs a row, more than checking it. A dose's tuple is made once per Dose the checker made (most rows
+# share theirs: see RowChecker.dose), so pickle sends it once per chunk and the importer makes one Dose
+# of it; dates go as ordinals (dates pickle slowly), each made once per chunk.
 
 PERSON_FIELDS = tuple(people.PersonData.__dataclass_fields__)
 PERSON_VALUES = attrgetter(*PERSON_FIELDS)
-BIRTH = PERSON_FIELDS.index("date_of_birth")  # sent as its ordinal: dates pickle slowly
+BIRTH = PERSON_FIELDS.index("date_of_birth")
 
 
 def to_wire(rows):
+    wired = {}  # id of a Dose → its tuple, for this chunk (the Doses live as long as the rows)
+
+    def dose_tuple(dose):
+        found = wired.get(id(dose))
+        if found is None:
+            found = wired[id(dose)] = (dose.number, dose.vaccine_id, dose.day.toordinal(), dose.lot.id,
+                                       dose.lot.presentation_id, dose.site_id)
+        return found
+
     return [(row.number, row.values, None if row.person is None else person_tuple(row.person),
-             [(dose.number, dose.vaccine_id, dose.day.toordinal(), dose.lot.id, dose.lot.presentation_id,
-               dose.site_id) for dose in row.doses],
-             row.notes, row.errors, row.id_kind) for row in rows]
+             [dose_tuple(dose) for dose in row.doses], row.notes, row.errors, row.id_kind) for row in rows]
 
 
 def person_tuple(person):
@@ -155,12 +164,17 @@ def person_tuple(person):
 
 
 def from_wire(items):
-    rows = []
-    for number, values, person, doses, notes, errors, id_kind in items:
+    rows, doses, days = [], {}, {}
+    for number, values, person, wired, notes, errors, id_kind in items:
         if person is not None:
-            person[BIRTH] = date.fromordinal(person[BIRTH])
+            born = person[BIRTH]
+            person[BIRTH] = days.get(born) or days.setdefault(born, date.fromordinal(born))
             person = people.PersonData(*person)
-        rows.append(Row(number, values, person, [
-            Dose(dose_number, vaccine_id, date.fromordinal(day), LotRef(lot_id, presentation_id), site_id)
-            for dose_number, vaccine_id, day, lot_id, presentation_id, site_id in doses], notes, errors, id_kind))
+        rows.append(Row(number, values, person, [doses.get(dose) or doses.setdefault(dose, dose_of(dose))
+                                                 for dose in wired], notes, errors, id_kind))
     return rows
+
+
+def dose_of(wired):
+    number, vaccine_id, day, lot_id, presentation_id, site_id = wired
+    return Dose(number, vaccine_id, date.fromordinal(day), LotRef(lot_id, presentation_id), site_id)
