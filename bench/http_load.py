@@ -3,6 +3,7 @@ gunicorn serving it, illustrative new people, the load generator's process with 
 checks afterwards. SQLite (a file) or PostgreSQL alike."""
 import http.client
 import os
+import queue
 import random
 import resource
 import subprocess
@@ -216,7 +217,13 @@ def run_phase(target, args, server_pids, database_pids, duration=None, success="
     server, database = server_pids(), database_pids()
     server_before, database_before, busy_before = process_cpu(server), process_cpu(database), machine_busy()
     started = time.perf_counter()
-    outcome = results.get()
+    outcome = None
+    while outcome is None:
+        try:
+            outcome = results.get(timeout=5)
+        except queue.Empty:
+            if not process.is_alive():  # a client raised: say so rather than wait for ever
+                raise RuntimeError(f"the load process exited ({process.exitcode}) without results") from None
     elapsed = time.perf_counter() - started
     server_after, busy_after = process_cpu(server), machine_busy()
     database_after = process_cpu(database)

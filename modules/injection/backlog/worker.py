@@ -42,7 +42,7 @@ def checked_chunks(path, filename, context):
 
 
 PIPE_BYTES = 1024 * 1024  # Linux's default is 64 KB; more needs privileges (/proc/sys/fs/pipe-max-size)
-QUEUED_ITEMS = 4  # chunks read ahead of the importer, each about 2 MB pickled (checking.CHUNK_ROWS rows)
+QUEUED_ITEMS = 2  # chunks read ahead of the importer, each about 2 MB pickled (checking.CHUNK_ROWS rows)
 LENGTH = struct.Struct("<Q")  # before each pickled item
 
 
