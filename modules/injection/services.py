@@ -299,7 +299,9 @@ def visible_people(person_list, scope, user=None, registrar=False):
         return list(person_list)
     owner = func.coalesce(Person.merged_into_id, Person.id)
     ids = [person.id for person in person_list]
-    here = func.max(case((Injection.site_id.in_(sorted(scope)), 1), else_=0))
+    # the scope as a select on the user's subtrees: a national viewer's 11 000 ids as an IN list cost 120 ms
+    sites = locations.scope_select(user, scope) if user is not None else sorted(scope)
+    here = func.max(case((Injection.site_id.in_(sites), 1), else_=0))
     dosed = dict(db.session.execute(select(owner, here).join(Injection, Injection.person_id == Person.id).where(
         or_(Person.id.in_(ids), Person.merged_into_id.in_(ids))).group_by(owner)).all())
     return [person for person in person_list if dosed.get(person.id) or (registrar and person.id not in dosed)
