@@ -112,20 +112,39 @@ PAGINATION_PARAMETERS = [
 ]
 
 
-def page_request():
-    """``(limit, after_id)`` from ``?limit=&cursor=``, refusing bad values with the field named."""
-    raw_limit = request.args.get("limit", str(DEFAULT_LIMIT))
+def page_limit(default=DEFAULT_LIMIT):
+    """``?limit=`` (``default`` without one), refusing a bad value with the field named."""
+    raw_limit = request.args.get("limit", str(default))
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
         raise ApiError(400, "invalid_parameter",
                        _("limit must be a whole number from 1 to %(max)d.", max=MAX_LIMIT), "limit")
+    return int(raw_limit)
+
+
+def encode_cursor(text):
+    """The opaque ``next_cursor`` standing for ``text`` (an id, an offset, a path: ASCII)."""
+    return base64.urlsafe_b64encode(text.encode("ascii")).decode("ascii").rstrip("=")
+
+
+def cursor_text(valid=lambda _text: True):
+    """The text ``?cursor=`` stands for (``None`` without one); 400 naming ``cursor`` for one this API did not
+    return: undecodable, or not ``valid``."""
     cursor = request.args.get("cursor")
-    after = None
-    if cursor:
-        try:
-            after = int(base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii"))
-        except (ValueError, binascii.Error, UnicodeError):
-            raise ApiError(400, "invalid_parameter", _("cursor is not one this API returned."), "cursor") from None
-    return int(raw_limit), after
+    if not cursor:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii")
+    except (ValueError, binascii.Error, UnicodeError):
+        text = None
+    if text is None or not valid(text):
+        raise ApiError(400, "invalid_parameter", _("cursor is not one this API returned."), "cursor")
+    return text
+
+
+def page_request():
+    """``(limit, after_id)`` from ``?limit=&cursor=``, refusing bad values with the field named."""
+    after = cursor_text(str.isdigit)
+    return page_limit(), None if after is None else int(after)
 
 
 def paginate(session, query, id_column, serialise):
@@ -141,7 +160,7 @@ def paginate(session, query, id_column, serialise):
     rows = rows[:limit]
     next_cursor = None
     if more:
-        next_cursor = base64.urlsafe_b64encode(str(rows[-1].id).encode("ascii")).decode("ascii").rstrip("=")
+        next_cursor = encode_cursor(str(rows[-1].id))
     return {"items": [serialise(row) for row in rows], "next_cursor": next_cursor}
 
 

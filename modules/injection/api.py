@@ -7,9 +7,6 @@ the caller's locations (404 ``unknown_location`` otherwise). Input is read stric
 (``modules.warehouse.api.Fields``): 400 naming the field; business rules answer 409/422 naming it too.
 """
 
-import base64
-import binascii
-
 from flask import Response, jsonify, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -20,7 +17,7 @@ from sqlalchemy.orm import contains_eager
 
 from core import roles
 from core.access import location_scope
-from core.api import ApiBlueprint, ApiError, json_body
+from core.api import ApiBlueprint, ApiError, cursor_text, encode_cursor, json_body
 from core.db import db, lock_for_transaction
 from core.openapi import answers_created
 from core.service_errors import ConflictError, NotFoundError, ServiceError
@@ -235,28 +232,22 @@ def person_list():
     national_id, text = request.args.get("national_id"), request.args.get("q")
     if (national_id is None) == (text is None):
         raise bad_input("invalid_parameter", _("Give national_id or q."), "q")
-    offset = search_offset(request.args.get("cursor"))
+    offset = search_offset()
     found, more = services.search_page(national_id if national_id is not None else text, location_scope(current_user),
                                        current_user, registrar=current_user.has_role(*REGISTRARS), offset=offset)
     if national_id is not None:
         found = [person for person in found if person.national_id == national_id.strip()]
     next_cursor = None
     if more and offset + people.SEARCH_LIMIT < people.MAX_SEARCH_MATCHES:
-        next_cursor = base64.urlsafe_b64encode(str(offset + people.SEARCH_LIMIT).encode("ascii")).decode("ascii")
+        next_cursor = encode_cursor(str(offset + people.SEARCH_LIMIT))
     return jsonify({"items": [person_json(person) for person in found], "next_cursor": next_cursor})
 
 
-def search_offset(cursor):
-    """The offset a search's ``cursor`` stands for (0 without one); 400 for one this API did not return."""
-    if not cursor:
-        return 0
-    try:
-        offset = int(base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii"))
-    except (ValueError, binascii.Error, UnicodeError):
-        offset = -1
-    if not 0 <= offset < people.MAX_SEARCH_MATCHES or offset % people.SEARCH_LIMIT:
-        raise bad_input("invalid_parameter", _("cursor is not one this API returned."), "cursor")
-    return offset
+def search_offset():
+    """The offset a search's ``cursor`` stands for (0 without one): one of the pages' starts."""
+    offset = cursor_text(lambda text: text.isdigit() and int(text) < people.MAX_SEARCH_MATCHES
+                         and int(text) % people.SEARCH_LIMIT == 0)
+    return 0 if offset is None else int(offset)
 
 
 @api.endpoint("/persons/<int:person_id>", roles=LOOKERS, response_schema=PERSON_SCHEMA,

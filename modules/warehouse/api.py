@@ -13,8 +13,6 @@ Operations that move stock run again when the database cancels their transaction
 wait (:func:`core.db.retry_transaction`); one that keeps losing is answered 409 ``busy``, never with a
 database error.
 """
-import base64
-import binascii
 import re
 from datetime import date, datetime
 
@@ -26,7 +24,18 @@ from sqlalchemy.orm import aliased, joinedload
 
 from core import roles
 from core.access import EVERYWHERE, location_scope
-from core.api import MAX_LIMIT, PAGINATION_PARAMETERS, ApiBlueprint, ApiError, json_body, page_schema, paginate
+from core.api import (
+    MAX_LIMIT,
+    PAGINATION_PARAMETERS,
+    ApiBlueprint,
+    ApiError,
+    cursor_text,
+    encode_cursor,
+    json_body,
+    page_limit,
+    page_schema,
+    paginate,
+)
 from core.clock import local_today
 from core.db import db, retry_transaction
 from core.openapi import answers_created
@@ -460,7 +469,7 @@ LOCATION_PAGE_PARAMETERS = [
 def location_list():
     scope = location_scope(current_user)
     limit = page_limit(LOCATIONS_PAGE)
-    after = path_cursor(request.args.get("cursor"))
+    after = cursor_text(PATH.fullmatch)
     parent_place = aliased(Location)
     query = (select(Location, parent_place.code).outerjoin(parent_place, parent_place.id == Location.parent_id)
              .where(Location.kind.in_(PHYSICAL_KINDS), Location.active.is_(True)))
@@ -470,34 +479,9 @@ def location_list():
         query = query.where(Location.path > after)  # tree order is the paths' order; a path names one place
     found = db.session.execute(query.order_by(Location.path).limit(limit + 1)).all()
     page = found[:limit]
-    next_cursor = encoded(page[-1][0].path) if len(found) > limit else None
+    next_cursor = encode_cursor(page[-1][0].path) if len(found) > limit else None
     return jsonify({"items": [location_json(location, parent if location.parent_id in scope else None)
                               for location, parent in page], "next_cursor": next_cursor})
-
-
-def page_limit(default):
-    raw_limit = request.args.get("limit", str(default))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-        raise ApiError(400, "invalid_parameter",
-                       _("limit must be a whole number from 1 to %(max)d.", max=MAX_LIMIT), "limit")
-    return int(raw_limit)
-
-
-def encoded(path):
-    return base64.urlsafe_b64encode(path.encode("ascii")).decode("ascii")
-
-
-def path_cursor(cursor):
-    """The path a ``cursor`` stands for (``None`` without one); 400 for one this API did not return."""
-    if not cursor:
-        return None
-    try:
-        path = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
-    except (ValueError, binascii.Error, UnicodeError):
-        path = ""
-    if not PATH.fullmatch(path):
-        raise ApiError(400, "invalid_parameter", _("cursor is not one this API returned."), "cursor")
-    return path
 
 
 PATH = re.compile(r"/(\d+/)+")
