@@ -11,16 +11,16 @@ registration), so each process seals at most once every ``VAXCHAIN_AUDIT_SEAL_MS
 load one seal takes in every entry committed since the last, and after a quiet spell the first commit seals
 at once. Entries committed just before writes stop wait for the next write, ``audit verify`` or a backup.
 """
+import functools
 import time
 
 from flask import current_app, has_request_context
 from flask_login import current_user
-from sqlalchemy import BigInteger, bindparam, event, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import audit_chain
-from core.db import db, utcnow
+from core.db import Prepared, db, utcnow
 from core.models import AuditEntry, AuditPending
 
 SYSTEM_ACTOR = "system"
@@ -48,11 +48,26 @@ def record(action, obj=None, *, object_type=None, object_id=None, details=None, 
 PENDING = "audit.pending"
 TO_SEAL = "audit.to_seal"
 NEXT_SEAL = "vaxchain.audit.next_seal"  # this process's earliest time (time.monotonic) for the next seal
-INSERT_ENTRIES = insert(AuditEntry.__table__).returning(AuditEntry.id)
-# On PostgreSQL the new entries' ids go to the pending list in one statement (an array: executemany is a
-# statement per row); SQLite, in process, takes them row by row.
-INSERT_PENDING = {"postgresql": insert(AuditPending.__table__).from_select(["entry_id"], select(
-    func.unnest(bindparam("ids", type_=ARRAY(BigInteger))))), "sqlite": insert(AuditPending.__table__)}
+ENTRIES = AuditEntry.__table__
+COLUMNS = ("at", "user_id", "actor", "action", "object_type", "object_id", "details")
+ROWS_PER_INSERT = 1000
+
+
+@functools.lru_cache(maxsize=64)
+def insert_entries(dialect_name, count):
+    """The INSERT of ``count`` entries (binds ``at_0``, ``actor_0``... ``details_{count-1}``), for the
+    dialect: on PostgreSQL it also puts their ids on the pending list, in the same statement (a CTE);
+    elsewhere it returns them, for :data:`INSERT_PENDING`."""
+    statement = insert(ENTRIES).values([{name: bindparam(f"{name}_{n}", type_=ENTRIES.c[name].type)
+                                         for name in COLUMNS} for n in range(count)])
+    statement = statement.returning(ENTRIES.c.id)
+    if dialect_name == "postgresql":
+        entries = statement.cte("entries")
+        statement = insert(AuditPending.__table__).from_select(["entry_id"], select(entries.c.id))
+    return Prepared(statement)
+
+
+INSERT_PENDING = Prepared(insert(AuditPending.__table__).values(entry_id=bindparam("entry_id")))
 
 
 @event.listens_for(db.session, "before_commit")
@@ -67,11 +82,15 @@ def write_pending(session):
     rows = [row if subject is None else {**row, "object_id": None if subject.id is None else str(subject.id)}
             for row, subject in pending]
     connection = session.connection()
-    ids = connection.execute(INSERT_ENTRIES, rows).scalars().all()
-    if connection.dialect.name == "postgresql":
-        connection.execute(INSERT_PENDING["postgresql"], {"ids": ids})
-    else:
-        connection.execute(INSERT_PENDING["sqlite"], [{"entry_id": entry_id} for entry_id in ids])
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        chunk = rows[start:start + ROWS_PER_INSERT]
+        statement = insert_entries(connection.dialect.name, len(chunk))
+        values = {f"{name}_{n}": row[name] for n, row in enumerate(chunk) for name in COLUMNS}
+        if connection.dialect.name == "postgresql":
+            statement.run(values, connection)
+        else:
+            INSERT_PENDING.many([{"entry_id": entry_id} for (entry_id,) in statement.all(values, connection)],
+                                connection)
     session.info[TO_SEAL] = True
 
 

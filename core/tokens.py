@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from core import audit
-from core.db import db, utcnow
+from core.db import Prepared, as_loaded, db, entity_columns, utcnow
 from core.models import ApiToken, User
 
 TOKEN_PREFIX = "vxc_"
@@ -35,10 +35,10 @@ def create_token(user, name="", expires_in_days=None, actor=None):
     return token, secret
 
 
-# Every API request runs this query: the user with their token's dates, one entity and one row. Built once
-# (building it cost as much as running it).
-USER_BY_TOKEN = (select(User, ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at)
-                 .join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == bindparam("hash")))
+# Every API request runs this query: the user with their token's dates, in one row.
+USER_BY_TOKEN = Prepared(select(*entity_columns(User), ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at,
+                                ApiToken.last_used_at)
+                         .join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == bindparam("hash")))
 TOKEN_USED = (update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
               .execution_options(synchronize_session=False))
 
@@ -47,10 +47,11 @@ def authenticate_token(secret):
     """The user a valid, unexpired, unrevoked token belongs to, or None."""
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
-    found = db.session.execute(USER_BY_TOKEN, {"hash": digest(secret)}).first()
+    found = USER_BY_TOKEN.first({"hash": digest(secret)})
     if found is None:
         return None
-    user, token_id, expires_at, revoked_at, last_used_at = found
+    user = as_loaded(User, found[:-4])
+    token_id, expires_at, revoked_at, last_used_at = found[-4:]
     now = utcnow()
     if revoked_at is not None or not user.active or (expires_at is not None and expires_at <= now):
         return None

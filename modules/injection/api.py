@@ -13,12 +13,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
 
 from core import roles
 from core.access import location_scope
 from core.api import ApiBlueprint, ApiError, cursor_text, encode_cursor, json_body
-from core.db import db, lock_for_transaction
+from core.db import Prepared, as_loaded, column_keys, db, entity_columns, lock_for_transaction
 from core.openapi import answers_created
 from core.service_errors import ConflictError, NotFoundError, ServiceError
 from modules.injection import certificates, identity, people, services, signing
@@ -191,8 +190,8 @@ def person_for(fields):
         raise
 
 
-LOT_BY_NUMBER = (select(Lot).join(Lot.presentation).options(contains_eager(Lot.presentation))
-                 .where(Presentation.code == bindparam("vaccine"), Lot.lot_number == bindparam("number")))
+LOT_BY_NUMBER = Prepared(select(*entity_columns(Presentation), *entity_columns(Lot)).join(Lot.presentation)
+                         .where(Presentation.code == bindparam("vaccine"), Lot.lot_number == bindparam("number")))
 
 
 def lot_for(fields):
@@ -204,7 +203,7 @@ def lot_for(fields):
     if lot_id is not None:
         lot = lots.get_lot(lot_id)
     else:
-        lot = db.session.scalar(LOT_BY_NUMBER, {"vaccine": code, "number": number.strip()})
+        lot = loaded_lot(LOT_BY_NUMBER.first({"vaccine": code, "number": number.strip()}))
         if lot is None:
             presentation = lots.presentation_by_code(code)
             raise NotFoundError(_("Lot %(lot)s of %(vaccine)s is not registered.", lot=number,
@@ -214,6 +213,14 @@ def lot_for(fields):
         raise ApiError(422, "lot_of_another_vaccine", _("Lot %(lot)s is not %(vaccine)s.", lot=lot.lot_number,
                                                         vaccine=presentation.name), "lot_id")
     return lot
+
+
+def loaded_lot(row):
+    """The lot of a ``LOT_BY_NUMBER`` row with its vaccine (``lot.presentation`` then costs no query)."""
+    if row is None:
+        return None
+    split = len(column_keys(Presentation))
+    return as_loaded(Lot, row[split:], presentation=as_loaded(Presentation, row[:split]))
 
 
 # --- People and certificates --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from sqlalchemy import and_, bindparam, case, or_, select
 
 from core import audit
 from core.clock import local_today
-from core.db import db, insert_rows_with_ids, utcnow
+from core.db import Prepared, as_loaded, db, entity_columns, insert_rows_with_ids, utcnow
 from core.service_errors import ConflictError, NotFoundError, ServiceError
 from modules.injection import identity
 from modules.injection.models import Person
@@ -176,7 +176,8 @@ def duplicate_query():
     same_id = Person.national_id == bindparam("national_id")
     same_details = and_(Person.name_key == bindparam("name_key"), Person.date_of_birth == bindparam("born"),
                         Person.phone == bindparam("phone"), Person.merged_into_id.is_(None))
-    return select(Person).where(or_(same_id, same_details)).order_by(case((same_id, 0), else_=1), Person.id).limit(1)
+    return Prepared(select(*entity_columns(Person)).where(or_(same_id, same_details))
+                    .order_by(case((same_id, 0), else_=1), Person.id).limit(1))
 
 
 DUPLICATE = duplicate_query()
@@ -186,8 +187,9 @@ def duplicate_of(data):
     """The person already recorded with ``data``'s ID, or else with its name, birth date and phone."""
     if not data.national_id and not data.phone:
         return None
-    return db.session.scalar(DUPLICATE, {"national_id": data.national_id or None, "phone": data.phone or None,
-                                         "name_key": identity.fold(data.full_name), "born": data.date_of_birth})
+    row = DUPLICATE.first({"national_id": data.national_id or None, "phone": data.phone or None,
+                           "name_key": identity.fold(data.full_name), "born": data.date_of_birth})
+    return None if row is None else as_loaded(Person, row)
 
 
 def duplicate_error(person):

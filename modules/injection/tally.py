@@ -19,11 +19,11 @@ order of locks stays the same in every transaction; a province's row is held fro
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import bindparam, delete, event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
-from core.db import db
+from core.db import Prepared, db
 from modules.injection.models import AreaTally, DoseTally, Injection
 from modules.warehouse.models import PROVINCE, Location
 
@@ -73,9 +73,9 @@ def write_pending(session):
                   "doses": delta} for (day, area_id, presentation_id, number), delta in sorted(per_area.items())
                  if delta]
     connection = session.connection()
-    connection.execute(upsert_statement(connection.dialect.name, TALLY, KEY), rows)
+    upsert_statement(connection.dialect.name, TALLY, KEY).many(rows, connection)
     if area_rows:
-        connection.execute(upsert_statement(connection.dialect.name, AREAS, AREA_KEY), area_rows)
+        upsert_statement(connection.dialect.name, AREAS, AREA_KEY).many(area_rows, connection)
 
 
 def areas_of(session, site_ids):
@@ -102,9 +102,9 @@ def forget_pending(session, transaction):
 @cache
 def upsert_statement(dialect_name, table, key):
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    return statement.on_conflict_do_update(index_elements=list(key),
-                                           set_={"doses": table.c.doses + statement.excluded.doses})
+    statement = dialect.insert(table).values({column.name: bindparam(column.name) for column in (*key, table.c.doses)})
+    return Prepared(statement.on_conflict_do_update(index_elements=list(key),
+                                                    set_={"doses": table.c.doses + statement.excluded.doses}))
 
 
 # --- Checking and rebuilding ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import audit, plugins
-from core.db import db, insert_now
+from core.db import Prepared, db, insert_now
 from core.service_errors import ConflictError, ServiceError
 from modules.lots.models import Lot
 from modules.warehouse.models import Balance, Location, Move
@@ -107,18 +107,17 @@ def apply_to_balances(lines):
 # under concurrent requests: the row lock serialises them and the loser updates nothing. Balances are
 # written with plain statements on the session's connection: the ORM has nothing to track in them.
 BALANCE = Balance.__table__
-TAKE = (update(BALANCE)
-        .where(BALANCE.c.location_id == bindparam("at"), BALANCE.c.lot_id == bindparam("of_lot"),
-               BALANCE.c.doses >= bindparam("taken"))
-        .values(doses=BALANCE.c.doses - bindparam("taken")))
+TAKE = Prepared(update(BALANCE)
+                .where(BALANCE.c.location_id == bindparam("at"), BALANCE.c.lot_id == bindparam("of_lot"),
+                       BALANCE.c.doses >= bindparam("taken"))
+                .values(doses=BALANCE.c.doses - bindparam("taken")))
 
 
 def take(location, lot, doses):
     if location.is_virtual:
         add_later(location.id, lot.id, -doses)  # a virtual location may go below zero (the supplier does)
         return
-    result = db.session.connection().execute(TAKE, {"at": location.id, "of_lot": lot.id, "taken": doses})
-    if result.rowcount != 1:
+    if TAKE.rowcount({"at": location.id, "of_lot": lot.id, "taken": doses}) != 1:
         raise InsufficientStock(location, lot, doses, on_hand(location.id, lot.id))
 
 
@@ -131,8 +130,8 @@ def give(location, lot, doses):
 
 def add_to_balance(connection, location_id, lot_id, delta):
     """Insert the balance or add to it, in one statement (no read-modify-write race)."""
-    connection.execute(upsert_statement(connection.dialect.name),
-                       {"location_id": location_id, "lot_id": lot_id, "doses": delta})
+    upsert_statement(connection.dialect.name).run({"location_id": location_id, "lot_id": lot_id, "doses": delta},
+                                                  connection)
 
 
 VIRTUAL_DELTAS = "ledger.virtual_deltas"
@@ -156,7 +155,7 @@ def take_now(session):
     if takes:
         connection = session.connection()
         for location_id, lot_id, doses, when_short in sorted(takes, key=lambda take: take[:2]):
-            if connection.execute(TAKE, {"at": location_id, "of_lot": lot_id, "taken": doses}).rowcount != 1:
+            if TAKE.rowcount({"at": location_id, "of_lot": lot_id, "taken": doses}, connection) != 1:
                 raise when_short()
 
 
@@ -184,9 +183,10 @@ def forget_virtual_deltas(session, transaction):
 def upsert_statement(dialect_name):
     """Built once per dialect: building it cost as much as running it."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(BALANCE)
-    return statement.on_conflict_do_update(index_elements=[BALANCE.c.location_id, BALANCE.c.lot_id],
-                                           set_={"doses": BALANCE.c.doses + statement.excluded.doses})
+    statement = dialect.insert(BALANCE).values(location_id=bindparam("location_id"), lot_id=bindparam("lot_id"),
+                                               doses=bindparam("doses"))
+    return Prepared(statement.on_conflict_do_update(index_elements=[BALANCE.c.location_id, BALANCE.c.lot_id],
+                                                    set_={"doses": BALANCE.c.doses + statement.excluded.doses}))
 
 
 def reverse(move, user=None, note=""):

@@ -4,11 +4,10 @@ import re
 from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, false, or_, select
-from sqlalchemy.orm import make_transient_to_detached
 
 from core import audit
 from core.access import EVERYWHERE
-from core.db import db
+from core.db import Prepared, as_loaded, column_keys, db, entity_columns
 from core.models import User
 from core.service_errors import NotFoundError, ServiceError
 from modules.warehouse.models import (
@@ -72,10 +71,8 @@ def virtual(kind):
     known = current_app.extensions.setdefault("warehouse.virtual_locations", {})
     if kind not in known:
         location = db.session.scalar(select(Location).where(Location.kind == kind))
-        known[kind] = {column.key: getattr(location, column.key) for column in Location.__table__.columns}
-    copy = Location(**known[kind])
-    make_transient_to_detached(copy)
-    return db.session.merge(copy, load=False)
+        known[kind] = tuple(getattr(location, key) for key in column_keys(Location))
+    return as_loaded(Location, known[kind])
 
 
 def assign(user, location, actor=None):
@@ -112,7 +109,7 @@ def subtrees_query():
     subtree = (select(UserLocation.location_id.label("id")).where(UserLocation.user_id == bindparam("user_id"))
                .cte("subtree", recursive=True))
     subtree = subtree.union_all(select(Location.id).join(subtree, Location.parent_id == subtree.c.id))
-    return select(subtree.c.id)
+    return Prepared(select(subtree.c.id))
 
 
 SUBTREES = subtrees_query()
@@ -122,7 +119,7 @@ def scope_of(user):
     """Ids of the locations in the subtrees the user is assigned to (cached for the request)."""
     cache = g.setdefault("warehouse_scopes", {}) if has_request_context() else {}
     if user.id not in cache:
-        cache[user.id] = frozenset(db.session.scalars(SUBTREES, {"user_id": user.id}))
+        cache[user.id] = frozenset(location_id for (location_id,) in SUBTREES.all({"user_id": user.id}))
     return cache[user.id]
 
 
@@ -140,12 +137,13 @@ def scope_select(user, scope):
                                                     for root in assigned_locations(user))))
 
 
-LOCATION_BY_CODE = select(Location).where(Location.code == bindparam("code"))
+LOCATION_BY_CODE = Prepared(select(*entity_columns(Location)).where(Location.code == bindparam("code")))
 
 
 def by_code(code, scope=EVERYWHERE, field="location"):
     """The physical location with ``code`` inside ``scope``; outside it is as unknown as a wrong code."""
-    location = db.session.scalar(LOCATION_BY_CODE, {"code": (code or "").strip().upper()})
+    row = LOCATION_BY_CODE.first({"code": (code or "").strip().upper()})
+    location = None if row is None else as_loaded(Location, row)
     if location is None or location.is_virtual or location.id not in scope:
         raise NotFoundError(_("Unknown location %(code)s.", code=code), field, "unknown_location")
     return location

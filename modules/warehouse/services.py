@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from core import audit
 from core.access import EVERYWHERE
 from core.clock import local_today
-from core.db import db, utcnow
+from core.db import Prepared, db, utcnow
 from core.service_errors import ConflictError, ServiceError
 from modules.lots import services as lots
 from modules.lots.models import USABLE_STATUSES, Lot, Presentation
@@ -414,12 +414,12 @@ def active_holds(location_ids=None, lot=None):
     return db.session.scalars(query).all()
 
 
-OPEN_HOLD = select(Hold.id).where(Hold.location_id == bindparam("location_id"), Hold.lot_id == bindparam("lot_id"),
-                                  Hold.released_at.is_(None)).limit(1)
+OPEN_HOLD = Prepared(select(Hold.id).where(Hold.location_id == bindparam("location_id"),
+                                           Hold.lot_id == bindparam("lot_id"), Hold.released_at.is_(None)).limit(1))
 
 
 def is_held(location, lot):
-    return db.session.scalar(OPEN_HOLD, {"location_id": location.id, "lot_id": lot.id}) is not None
+    return OPEN_HOLD.scalar({"location_id": location.id, "lot_id": lot.id}) is not None
 
 
 def held_lot_ids(location):
