@@ -234,7 +234,8 @@ def as_loaded(model, row, **related):
     found = session.identity_map.get(identity_key(model, values["id"]))
     if found is not None:
         return found
-    obj = model(**values, **related)
+    obj = inspect(model).class_manager.new_instance()  # no constructor: its per-attribute events cost most
+    obj.__dict__.update(values, **related)
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
