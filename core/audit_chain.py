@@ -20,8 +20,9 @@ import hmac
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, delete, insert, select, text
+from sqlalchemy import bindparam, delete, select, text
 
+from core.db import insert_rows
 from core.models import AuditEntry, AuditPending, AuditSeal
 
 SEAL_LOCK = 7_270_301  # PostgreSQL advisory lock key: one sealer at a time
@@ -61,7 +62,6 @@ LOCK_QUIETLY = text("SELECT set_config('synchronous_commit', 'off', true), pg_ad
 CLAIM_PENDING = delete(AuditPending).returning(AuditPending.entry_id)
 ENTRIES_AFTER_HEAD = (select(*ENTRY_COLUMNS, last_seal(AuditSeal.position), last_seal(AuditSeal.chain))
                       .where(AuditEntry.id.in_(bindparam("ids", expanding=True))).order_by(AuditEntry.id))
-ADD_SEALS = insert(AuditSeal)
 
 
 def seal(engine, key):
@@ -78,9 +78,8 @@ def seal(engine, key):
                     position, chain = head_position or 0, head_chain or ""
                 position += 1
                 chain = link(key, chain, position, tuple(entry))
-                seals.append({"position": position, "entry_id": entry[0], "chain": chain})
-        if seals:
-            connection.execute(ADD_SEALS, seals)
+                seals.append((position, entry[0], chain))
+        insert_rows(connection, AuditSeal.__table__, ("position", "entry_id", "chain"), seals)  # COPY on PostgreSQL
         return len(seals)
 
 

@@ -1,6 +1,7 @@
 """The SQLAlchemy handle, the declarative base and the column types every module shares."""
 import functools
 import random
+import re
 import time
 from datetime import UTC, datetime
 
@@ -283,9 +284,14 @@ READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
 def tune_sqlite(engine):
     """WAL so readers never block the writer, a busy timeout so writers queue, foreign keys enforced.
 
-    Transactions that may write start with BEGIN IMMEDIATE: they take the write lock first and wait
-    for it (busy timeout), instead of starting as readers and failing with "database is locked"
-    when another writer got in between. Page views (GET) stay deferred and run side by side.
+    SQLite has one writer at a time, and a transaction that read before it writes cannot take the write
+    lock once another writer has committed since its first read ("database is locked", at once). So a
+    request that may write (not GET) reads first in a transaction of its own, and at its first write (or
+    :func:`lock_for_transaction`) ends it and begins again with BEGIN IMMEDIATE, which waits its turn for the
+    lock (busy timeout) and holds it to the commit: the lock is held for the writes alone, not for the
+    request's authentication and look-ups (a registration's reads took half its time under it). What was
+    read before the first write is as PostgreSQL's READ COMMITTED would have it: guarded by the
+    conditional updates, unique constraints and :func:`lock_for_transaction`, as there.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -294,7 +300,7 @@ def tune_sqlite(engine):
     def set_pragmas(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={LOCK_WAIT_S * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -302,9 +308,54 @@ def tune_sqlite(engine):
 
     @event.listens_for(engine, "begin")
     def begin(connection):
-        reading = (has_request_context() and request.method in READ_ONLY_METHODS
-                   and not connection.get_execution_options().get("writes"))
-        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        connection.info[READS_FIRST] = False
+        connection.exec_driver_sql("BEGIN")
+        connection.info[READS_FIRST] = not (has_request_context() and request.method in READ_ONLY_METHODS
+                                            and not connection.get_execution_options().get("writes"))
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def lock_before_writing(connection, _cursor, statement, *_args):
+        if connection.info.get(READS_FIRST) and writes(statement):
+            take_write_lock(connection)
+
+
+READS_FIRST = "vaxchain.sqlite_reads_first"
+WRITING = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b")
+
+
+def writes(statement):
+    """May this SQL statement write? (A SELECT or PRAGMA does not; a WITH does if it holds a DML verb.)"""
+    head = statement.lstrip()[:6].upper()
+    if head in ("SELECT", "PRAGMA"):
+        return False
+    return head != "WITH" or WRITING.search(statement) is not None
+
+
+LOCK_WAIT_S = 15
+LOCK_POLL_S = 0.001
+
+
+def take_write_lock(connection):
+    """End the reading transaction of a request that may write, and begin its writing one (see tune_sqlite).
+    The wait for the lock is ours, a poll every millisecond: SQLite's own busy handler sleeps 1, 2, 5,
+    10... up to 100 ms between tries, and writers queued that way left the lock free a third of the time."""
+    connection.info[READS_FIRST] = False
+    driver = connection.connection.driver_connection
+    driver.execute("COMMIT")
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+                return
+            except connection.dialect.loaded_dbapi.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, connection.dialect.loaded_dbapi.Error,
+                                              dialect=connection.dialect) from error
+                time.sleep(LOCK_POLL_S)
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={LOCK_WAIT_S * 1000}")
 
 
 # --- Transactions that lost a race for a lock ----------------------------------------------------------
@@ -356,11 +407,13 @@ def retry_transaction(work, refusal, attempts=RETRY_ATTEMPTS):
 
 def lock_for_transaction(name):
     """Make concurrent transactions that call this with the same ``name`` run one after another, till
-    commit or rollback: a PostgreSQL advisory lock on the name's hash. SQLite needs none: its writers
-    already run one at a time (BEGIN IMMEDIATE, see :func:`tune_sqlite`)."""
+    commit or rollback: a PostgreSQL advisory lock on the name's hash; on SQLite, whose writers run one at a
+    time, the write lock, taken now (see :func:`tune_sqlite`)."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name})
+    elif connection.info.get(READS_FIRST):
+        take_write_lock(connection)
 
 
 def widen_ids_to_bigint(operations, table, columns):
