@@ -128,25 +128,29 @@ def converted(row, converters):
     return tuple(row)
 
 
+PYFORMAT_BIND = re.compile(r"(?<!%)%\((\w+)\)s")
+
+
 class Prepared:
     """A statement of a hot path (registration, scan), compiled once per dialect and sent on the session's
     DBAPI cursor, in its transaction: SQLAlchemy's execution (its context, result and ORM loading) cost three
     to five times the driver's own work for a one-row statement, and registering a dose sends fifteen. Values
     go through the columns' types both ways as in SQLAlchemy (dates to SQLite's text, UTC moments...); driver
     errors are raised as SQLAlchemy's (``IntegrityError``...), and ``before_cursor_execute`` listeners see
-    the statement, so that statement counts stay true. No expanding IN parameters."""
+    the statement, so that statement counts stay true. No expanding IN parameters, and no Python column
+    defaults: an INSERT names every value (see :func:`insert_now` for whole objects)."""
 
     def __init__(self, statement):
         self.statement = statement
         self.by_dialect = {}
-        self.constants = {}  # the values written in the statement (``LIMIT 1``...)
 
     def run(self, params=None, connection=None):
         """Execute with ``params`` (a dict by bind name) on ``connection`` (default: the session's, flushed first
         as for the ORM's own statements); the driver's cursor and the result converters."""
         connection = connection or session_connection()
-        sql, order, binds, results = self.by_dialect.get(connection.dialect.name) or self.compile(connection.dialect)
-        params = self.bound(params, order, binds)
+        sql, order, binds, constants, results = (self.by_dialect.get(connection.dialect.name)
+                                                 or self.compile(connection.dialect))
+        params = self.bound(params, order, binds, constants)
         return self.sent(connection, sql, params, lambda driver: driver.execute(sql, params)), results
 
     def many(self, rows, connection=None):
@@ -155,15 +159,17 @@ class Prepared:
             self.run(rows[0], connection)
             return
         connection = connection or session_connection()
-        sql, order, binds, _results = self.by_dialect.get(connection.dialect.name) or self.compile(connection.dialect)
-        params = [self.bound(row, order, binds) for row in rows]
+        sql, order, binds, constants, _results = (self.by_dialect.get(connection.dialect.name)
+                                                  or self.compile(connection.dialect))
+        params = [self.bound(row, order, binds, constants) for row in rows]
         self.sent(connection, sql, params, lambda driver: driver.cursor().executemany(sql, params))
 
-    def bound(self, params, order, binds):
-        params = {**self.constants, **params} if params else dict(self.constants)
+    @staticmethod
+    def bound(params, order, binds, constants):
+        params = {**constants, **params} if params else dict(constants)
         for name, processor in binds:
             params[name] = processor(params[name])
-        return params if order is None else tuple(params[name] for name in order)
+        return tuple(params[name] for name in order)
 
     @staticmethod
     def sent(connection, sql, params, send):
@@ -176,13 +182,19 @@ class Prepared:
 
     def compile(self, dialect):
         compiled = self.statement.compile(dialect=dialect)
-        order = compiled.positiontup if dialect.paramstyle == "qmark" else None
-        self.constants = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+        defaulted = [column.name for column in (*compiled.insert_prefetch, *compiled.update_prefetch)]
+        if defaulted:
+            raise ValueError(f"give the values of {defaulted}: a Prepared statement applies no Python default")
+        sql, order = str(compiled), compiled.positiontup
+        if dialect.paramstyle == "pyformat":  # psycopg: positional values cost it less than named ones
+            order = []
+            sql = PYFORMAT_BIND.sub(lambda bind: order.append(bind.group(1)) or "%s", sql)
+        constants = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}  # LIMIT 1...
         binds = [(name, processor) for name, bind in compiled.binds.items()
                  if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None]
         results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                    for column in self.statement.exported_columns]
-        found = self.by_dialect[dialect.name] = (str(compiled), order, binds, results)
+        found = self.by_dialect[dialect.name] = (sql, order, binds, constants, results)
         return found
 
     def all(self, params=None, connection=None):
@@ -223,7 +235,21 @@ def session_connection():
     session = db.session()
     if session.autoflush:
         session.flush()
-    return session.connection()
+    return session.info.get(CONNECTION) or session.connection()
+
+
+CONNECTION = "vaxchain.connection"  # the session's, remembered for its transaction: asking costs a tenth of a query
+
+
+@event.listens_for(db.session, "after_begin")
+def remember_connection(session, _transaction, connection):
+    session.info[CONNECTION] = connection
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def forget_connection(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(CONNECTION, None)
 
 
 def as_loaded(model, row, **related):
@@ -328,7 +354,7 @@ def writes(statement):
     head = statement.lstrip()[:6].upper()
     if head in ("SELECT", "PRAGMA"):
         return False
-    return head != "WITH" or WRITING.search(statement) is not None
+    return not head.startswith("WITH") or WRITING.search(statement) is not None
 
 
 LOCK_WAIT_S = 15
