@@ -148,8 +148,7 @@ class Prepared:
         """Execute with ``params`` (a dict by bind name) on ``connection`` (default: the session's, flushed first
         as for the ORM's own statements); the driver's cursor and the result converters."""
         connection = connection or session_connection()
-        sql, order, binds, constants, results = (self.by_dialect.get(connection.dialect.name)
-                                                 or self.compile(connection.dialect))
+        sql, order, binds, constants, results = self.compiled_for(connection.dialect)
         params = self.bound(params, order, binds, constants)
         return self.sent(connection, sql, params, lambda driver: driver.execute(sql, params)), results
 
@@ -159,8 +158,7 @@ class Prepared:
             self.run(rows[0], connection)
             return
         connection = connection or session_connection()
-        sql, order, binds, constants, _results = (self.by_dialect.get(connection.dialect.name)
-                                                  or self.compile(connection.dialect))
+        sql, order, binds, constants, _results = self.compiled_for(connection.dialect)
         params = [self.bound(row, order, binds, constants) for row in rows]
         self.sent(connection, sql, params, lambda driver: driver.cursor().executemany(sql, params))
 
@@ -178,7 +176,10 @@ class Prepared:
         try:
             return send(connection.connection.driver_connection)
         except dialect.loaded_dbapi.Error as error:
-            raise DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+            raise as_sqlalchemy_error(sql, params, error, dialect) from error
+
+    def compiled_for(self, dialect):
+        return self.by_dialect.get(dialect.name) or self.compile(dialect)
 
     def compile(self, dialect):
         compiled = self.statement.compile(dialect=dialect)
@@ -230,11 +231,20 @@ def entity_columns(model):
     return [getattr(model, key) for key in column_keys(model)]
 
 
+def as_sqlalchemy_error(sql, params, error, dialect):
+    """The driver's ``error`` as SQLAlchemy raises it (``IntegrityError``...), for statements sent past it."""
+    return DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error, dialect=dialect)
+
+
 def session_connection():
     """The session's connection, after its autoflush (unless in ``no_autoflush``)."""
     session = db.session()
     if session.autoflush:
         session.flush()
+    return current_connection(session)
+
+
+def current_connection(session):
     return session.info.get(CONNECTION) or session.connection()
 
 
@@ -286,7 +296,7 @@ def insert_now(obj):
             value = column.default.arg(None) if column.default.is_callable else column.default.arg
             setattr(obj, key, value)
         values[column.key] = value
-    obj.id = statement.scalar(values)
+    obj.id = statement.scalar(values, current_connection(session))  # flushed above
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
@@ -377,8 +387,7 @@ def take_write_lock(connection):
                 return
             except connection.dialect.loaded_dbapi.OperationalError as error:
                 if "locked" not in str(error) or time.monotonic() > deadline:
-                    raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, connection.dialect.loaded_dbapi.Error,
-                                              dialect=connection.dialect) from error
+                    raise as_sqlalchemy_error("BEGIN IMMEDIATE", (), error, connection.dialect) from error
                 time.sleep(LOCK_POLL_S)
     finally:
         driver.execute(f"PRAGMA busy_timeout={LOCK_WAIT_S * 1000}")
