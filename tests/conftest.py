@@ -14,13 +14,16 @@ import uuid
 from contextlib import closing
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from flask.testing import FlaskCliRunner
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.routing import Rule
 from werkzeug.serving import make_server
 
 import translations
-from core import create_app, roles, schema
+from core import create_app, passwords, roles, schema
 from core.accounts import create_user
 from core.cli import cli as vaxchain_cli
 from core.db import db
@@ -33,6 +36,22 @@ CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 def pytest_sessionstart(session):
     translations.compile_catalogs()
+
+
+# argon2id at its production cost (RFC 9106 low-memory: 64 MiB, 3 passes) takes 0.4-0.5 s a hash on a 2-core
+# machine, and the suite creates and logs in thousands of users: that was 40 % of its time. The tests' own
+# process hashes at argon2id's lowest cost instead (still argon2id, still salted); the production parameters are
+# checked in tests/test_auth.py, and servers the tests start in another process (gunicorn) use them.
+PRODUCTION_HASHER = passwords._hasher
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", hasher)
+        patch.setattr(passwords, "_DUMMY_HASH", hasher.hash("no such user: dummy password"))
+        yield
 
 
 def pytest_report_header(config):
@@ -123,6 +142,42 @@ def test_database_url(migrated_database, postgres, tmp_path):
         yield f"sqlite:///{copy}"
 
 
+# Every test builds its own app, which a server does once: werkzeug compiles a URL builder (Python source) for
+# each of ~110 routes (0.1 s an app) and Jinja compiles each template again. Both are compiled once per run here.
+class TemplatesCompiledOnce(BytecodeCache):
+    """Jinja's own cache of compiled templates, kept in memory; checked against each template's source."""
+
+    def __init__(self):
+        self.compiled = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATES = TemplatesCompiledOnce()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def url_builders_compiled_once():
+    compile_builder, builders = Rule._compile_builder, {}
+
+    def compiled_once(rule, append_unknown=True):
+        # What the generated builder depends on; converters are looked up through the rule at call time.
+        key = (rule.rule, rule.subdomain, rule.host, rule.map.host_matching, rule.merge_slashes,
+               repr(sorted((rule.defaults or {}).items())), append_unknown)
+        if key not in builders:
+            builders[key] = compile_builder(rule, append_unknown)
+        return builders[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Rule, "_compile_builder", compiled_once)
+        yield
+
+
 @pytest.fixture
 def make_app(test_database_url, tmp_path):
     """Build an app on this test's own copy of the migrated database.
@@ -137,6 +192,7 @@ def make_app(test_database_url, tmp_path):
                     "VAXCHAIN_EXTRA_PLUGINS": list(plugins)}
         settings.update(config)
         app = create_app(settings)
+        app.jinja_env.bytecode_cache = TEMPLATES
         made.append(app)
         return app
 

@@ -8,7 +8,7 @@ from core import rate_limit, roles
 from core.accounts import find_user
 from core.db import db
 from core.models import AuditEntry, LoginSession, User
-from tests.conftest import CSRF_FIELD, PASSWORD, csrf_token, log_in
+from tests.conftest import CSRF_FIELD, PASSWORD, PRODUCTION_HASHER, csrf_token, log_in
 
 
 def test_login_with_right_password_opens_the_home_page(client, make_user):
@@ -111,6 +111,11 @@ def test_passwords_are_stored_as_argon2id(app, make_user):
     username = make_user(roles.VIEWER)
     with app.app_context():
         assert find_user(username).password_hash.startswith("$argon2id$")
+
+
+def test_production_hashes_use_the_rfc_9106_low_memory_profile():
+    """The tests' own process hashes cheaply (tests/conftest.py); a server hashes with RFC 9106's profile."""
+    assert PRODUCTION_HASHER.hash("a-password-1").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
 def test_changing_password_checks_the_current_one_and_the_policy(app, client, login_as):

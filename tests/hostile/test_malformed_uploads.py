@@ -31,6 +31,9 @@ from tests.conftest import csrf_token, log_in
 from tests.hostile import corpus
 
 MAX_SECONDS = 5
+# A backlog file that is not refused at once is read by the import's checking process, whose start-up (imports)
+# alone takes 2.5 s on a 2-core machine, and 5.3 s while another test process runs beside it.
+MAX_SECONDS_READ_BY_WORKER = 15
 MAX_MB = 200
 FILES = sorted(corpus.FILES)
 # What the backlog reader must answer to each file (FileRefused.code); None: a file it can read.
@@ -66,7 +69,7 @@ class Usage:
 
 
 @contextmanager
-def bounded(upload, name):
+def bounded(upload, name, max_seconds=MAX_SECONDS):
     """Time and peak resident-memory growth of the block (the process's, background threads included),
     checked against the bounds."""
     usage, base, done = Usage(), resident_bytes(), threading.Event()
@@ -90,7 +93,7 @@ def bounded(upload, name):
     if FIGURES:
         with open(FIGURES, "a") as figures:
             figures.write(f"{upload}\t{name}\t{usage.seconds:.3f}\t{usage.peak_mb:.1f}\n")
-    assert usage.seconds < MAX_SECONDS, f"{name}: {usage.seconds:.1f} s"
+    assert usage.seconds < max_seconds, f"{name}: {usage.seconds:.1f} s"
     assert usage.peak_mb < MAX_MB, f"{name}: {usage.peak_mb:.0f} MB"
 
 
@@ -155,7 +158,7 @@ def test_the_backlog_import_refuses_each_hostile_file_with_its_reason(app, clien
 
     def check(name):
         file, filename = upload_of(name)
-        with bounded("backlog import", name):
+        with bounded("backlog import", name, MAX_SECONDS_READ_BY_WORKER):
             response = client.post("/imports", data={"csrf_token": token, "file": (file, filename)},
                                    content_type="multipart/form-data")
             assert response.status_code == 303, response.get_data(as_text=True)[:500]
