@@ -121,8 +121,12 @@ def write(chunk, job, user):
         "rows": [chunk.first_row, chunk.last_row], "people": ids, "injections": len(chunk.doses)})
 
 
-def run(path, filename, scope, *, user=None, site_code=None, dry_run=False, progress=None, job=None):
+def run(path, filename, scope, *, user=None, site_code=None, dry_run=False, progress=None, job=None,
+        before_done=None):
     """Import (or on a dry run, only check) the file at ``path``. Returns ``(job or None, Summary)``.
+
+    ``before_done(summary)`` is called once every row is in, before the job is marked done: what a finished
+    job offers (the file of rejected rows) must be there when its status says so.
 
     ``job``: the record to count into (the web page made it); else an import makes one and a dry run
     none. The job stays claimed by this process (see :class:`ImportJob`) until its final status is
@@ -156,6 +160,8 @@ def run(path, filename, scope, *, user=None, site_code=None, dry_run=False, prog
                 db.session.commit()  # also ends a dry run's reads: a long read would hold back SQLite's WAL
                 if progress:
                     progress(summary)
+        if before_done:
+            before_done(summary)
         if job is not None:
             job.status, job.finished_at = "done", utcnow()
             db.session.commit()

@@ -203,16 +203,19 @@ def start(upload, dry_run):
     return found
 
 
+def write_errors(summary, path):
+    if summary.rejected:
+        with path.open("wb") as stream:
+            importer.write_error_file(summary, stream)
+
+
 def run_in_background(app, job_id):
     with app.app_context():
         found = db.session.get(ImportJob, job_id)
         user = db.session.get(User, found.created_by)
         try:
-            _job, summary = importer.run(uploads() / found.stored_as, found.filename, location_scope(user),
-                                         user=user, job=found)
-            if summary.rejected:
-                with errors_path(found).open("wb") as stream:
-                    importer.write_error_file(summary, stream)
+            importer.run(uploads() / found.stored_as, found.filename, location_scope(user), user=user, job=found,
+                         before_done=lambda summary: write_errors(summary, errors_path(found)))
         except ServiceError as error:
             importer.record_failure(error.message, job_id)
         except DBAPIError as error:
