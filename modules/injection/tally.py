@@ -19,9 +19,8 @@ order of locks stays the same in every transaction; a province's row is held fro
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import Date, Integer, bindparam, delete, event, func, insert, select
+from sqlalchemy import bindparam, delete, event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from core.db import Prepared, db
@@ -58,27 +57,22 @@ def key_of(injection):
 
 @event.listens_for(db.session, "before_commit")
 def write_pending(session):
-    """Write the session's changes: one upsert per (day, site, vaccine, dose number), in key order, then one
-    per area (one statement for both on PostgreSQL). Also called by readers that must see their own
-    transaction's doses."""
+    """Write the session's changes: one upsert per (day, site, vaccine, dose number), in key order. Also
+    called by readers that must see their own transaction's doses."""
     pending = {key: delta for key, delta in session.info.pop(PENDING, {}).items() if delta}
     if not pending:
         return
+    rows = [{"day": day, "site_id": site_id, "presentation_id": presentation_id, "dose_number": number,
+             "doses": delta} for (day, site_id, presentation_id, number), delta in sorted(pending.items())]
     area_of = areas_of(session, {site_id for _day, site_id, _presentation, _number in pending})
-    rows = [{"day": day, "site_id": site_id, "area_id": area_of[site_id], "presentation_id": presentation_id,
-             "dose_number": number, "doses": delta}
-            for (day, site_id, presentation_id, number), delta in sorted(pending.items())]
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        both_tallies().run({name: [row[name] for row in rows] for name in GIVEN}, connection)
-        return
     per_area = {}
-    for row in rows:
-        key = row["day"], row["area_id"], row["presentation_id"], row["dose_number"]
-        per_area[key] = per_area.get(key, 0) + row["doses"]
+    for (day, site_id, presentation_id, number), delta in pending.items():
+        key = day, area_of[site_id], presentation_id, number
+        per_area[key] = per_area.get(key, 0) + delta
     area_rows = [{"day": day, "area_id": area_id, "presentation_id": presentation_id, "dose_number": number,
                   "doses": delta} for (day, area_id, presentation_id, number), delta in sorted(per_area.items())
                  if delta]
+    connection = session.connection()
     upsert_statement(connection.dialect.name, TALLY, KEY).many(rows, connection)
     if area_rows:
         upsert_statement(connection.dialect.name, AREAS, AREA_KEY).many(area_rows, connection)
@@ -103,32 +97,6 @@ def areas_of(session, site_ids):
 def forget_pending(session, transaction):
     if transaction.parent is None:  # committed (written above) or rolled back (lost with the injections)
         session.info.pop(PENDING, None)
-
-
-GIVEN = {"day": Date(), "site_id": Integer(), "area_id": Integer(), "presentation_id": Integer(),
-         "dose_number": Integer(), "doses": Integer()}
-
-
-@cache
-def both_tallies():
-    """PostgreSQL: the daily rows and their areas' rows in one statement (a registration's commit then waits for
-    one round trip, not two), from arrays of the :data:`GIVEN` columns, one element a daily row. The areas are
-    summed from the given rows, and only once every daily row is written (the count of ``daily`` is asked
-    first): locks are taken in the same order as on SQLite, daily rows by key, then area rows by key."""
-    given = select(func.unnest(*(bindparam(name, type_=ARRAY(kind)) for name, kind in GIVEN.items()))
-                   .table_valued(*GIVEN).render_derived()).cte("given")
-    daily_key = [given.c[column.name] for column in KEY]
-    daily = postgresql.insert(TALLY).from_select([*(column.name for column in KEY), "doses"],
-                                                 select(*daily_key, given.c.doses).order_by(*daily_key))
-    daily = daily.on_conflict_do_update(index_elements=list(KEY), set_={"doses": TALLY.c.doses + daily.excluded.doses})
-    written = daily.returning(TALLY.c.doses).cte("daily")
-    area_key = [given.c[column.name] for column in AREA_KEY]
-    per_area = (select(*area_key, func.sum(given.c.doses))
-                .where(select(func.count()).select_from(written).scalar_subquery() > 0)
-                .group_by(*area_key).having(func.sum(given.c.doses) != 0).order_by(*area_key))
-    areas = postgresql.insert(AREAS).from_select([*(column.name for column in AREA_KEY), "doses"], per_area)
-    return Prepared(areas.on_conflict_do_update(index_elements=list(AREA_KEY),
-                                                set_={"doses": AREAS.c.doses + areas.excluded.doses}))
 
 
 @cache
