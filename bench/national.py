@@ -162,6 +162,33 @@ def seed_people_and_injections(people, site_count, first_site, days, today):
     db.session.commit()
 
 
+def seed_stock():
+    """The ledger the sites would hold: per site and lot injected from, one receipt from the supplier of what the
+    live injections that count took plus a tenth spare (the spare on hand), and one move to "consumed" of all
+    those doses (a real site has one per injection: no page reads them, the reconciliation reads the balances'
+    running totals), with every balance and total as the ledger writes them. ``ledger.check()`` holds on it."""
+    connection = db.session.connection()
+    connection.execute(text(
+        "CREATE TEMP TABLE bench_stock AS SELECT site_id, lot_id, count(*) AS injected, count(*) / 10 + 5 AS spare "
+        "FROM injection_injection i WHERE source = 'live' AND NOT EXISTS "
+        "(SELECT 1 FROM injection_injection c WHERE c.reverses_id = i.id) GROUP BY site_id, lot_id"))
+    supplier, consumed = locations.virtual("supplier").id, locations.virtual("consumed").id
+    for source, destination, doses, kind in ((":supplier", "site_id", "injected + spare", "receipt"),
+                                             ("site_id", ":consumed", "injected", "injection")):
+        connection.execute(text(
+            "INSERT INTO warehouse_move (at, lot_id, from_location_id, to_location_id, doses, kind, note) "
+            f"SELECT now(), lot_id, {source}, {destination}, {doses}, '{kind}', '' FROM bench_stock"),
+            {"supplier": supplier, "consumed": consumed})
+    connection.execute(text(
+        "INSERT INTO warehouse_balance (location_id, lot_id, doses, received, sent_on, wasted, injected) "
+        "SELECT site_id, lot_id, spare, injected + spare, 0, 0, injected FROM bench_stock UNION ALL "
+        "SELECT :supplier, lot_id, -sum(injected + spare), 0, 0, 0, 0 FROM bench_stock GROUP BY lot_id UNION ALL "
+        "SELECT :consumed, lot_id, sum(injected), 0, 0, 0, 0 FROM bench_stock GROUP BY lot_id"),
+        {"supplier": supplier, "consumed": consumed})
+    connection.execute(text("DROP TABLE bench_stock"))
+    db.session.commit()
+
+
 def drop_secondary_indexes(connection, tables):
     """Drop every index of ``tables`` but their primary keys (rows are appended in key order); returns
     what builds them again. Building an index once over 10 M rows is far faster than keeping it."""
@@ -457,6 +484,7 @@ def main():
                 national, _provinces, first_site = seed_tree(args.provinces, args.districts, args.sites)
                 seed_lots(today, args.days)
                 seed_people_and_injections(args.injections * 4 // 7, args.sites, first_site, args.days, today)
+                seed_stock()
                 timings["load_s"] = round(time.perf_counter() - started, 1)
                 started = time.perf_counter()
                 vacuum()
@@ -471,6 +499,8 @@ def main():
                     "sites": args.sites, "provinces": args.provinces, "days": args.days,
                     "tally_rows": count(text("SELECT count(*) FROM injection_daily_tally")),
                     "area_tally_rows": count(text("SELECT count(*) FROM injection_area_tally")),
+                    "site_lot_balances": count(text("SELECT count(*) FROM warehouse_balance b JOIN warehouse_location"
+                                                    " l ON l.id = b.location_id WHERE l.kind = 'site'")),
                     "area_tally_matches_tally": count(text("SELECT sum(doses) FROM injection_area_tally")) == count(
                         text("SELECT sum(doses) FROM injection_daily_tally")),
                     "tally_matches_injections": count(text(

@@ -134,8 +134,8 @@ class RawPostgres:
                 (who["national_id"], who["full_name"], fold(who["full_name"]), who["gender"], who["date_of_birth"],
                  who["phone"], user_id))
             person_id = cursor.fetchone()[0]
-            cursor.execute("UPDATE warehouse_balance SET doses = doses - 1 WHERE location_id = %s AND lot_id = %s"
-                           " AND doses >= 1", (site_id, lot_id))
+            cursor.execute("UPDATE warehouse_balance SET doses = doses - 1, injected = injected + 1"
+                           " WHERE location_id = %s AND lot_id = %s AND doses >= 1", (site_id, lot_id))
             if cursor.rowcount != 1:
                 raise RuntimeError("no stock left for the reference")
             cursor.execute(
@@ -187,8 +187,8 @@ class RawSqlite:
                 " '', '', '', ?, ?) RETURNING id",
                 (who["national_id"], who["full_name"], fold(who["full_name"]), who["gender"], who["date_of_birth"],
                  who["phone"], now, user_id)).fetchone()[0]
-            taken = connection.execute("UPDATE warehouse_balance SET doses = doses - 1 WHERE location_id = ? AND"
-                                       " lot_id = ? AND doses >= 1", (site_id, lot_id))
+            taken = connection.execute("UPDATE warehouse_balance SET doses = doses - 1, injected = injected + 1"
+                                       " WHERE location_id = ? AND lot_id = ? AND doses >= 1", (site_id, lot_id))
             if taken.rowcount != 1:
                 raise RuntimeError("no stock left for the reference")
             connection.execute(

@@ -14,26 +14,23 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import func, literal_column, select, tuple_, union_all
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy import and_, case, func, literal, or_, select, tuple_, union_all
+from sqlalchemy.orm import aliased, contains_eager
 
 from core import audit
 from core.clock import local_today
 from core.db import db
 from core.service_errors import ServiceError
 from modules.injection import tally as dose_tally
-from modules.injection.models import LIVE, DailyTally, DoseTally, Injection, Person
+from modules.injection.models import DailyTally, DoseTally, Injection, Person
 from modules.injection.services import effective_injections
 from modules.lots.models import Lot, Presentation
+from modules.warehouse import ledger, locations
 from modules.warehouse.ledger import MAX_DOSES_PER_MOVE
 from modules.warehouse.models import (
-    ADJUSTMENT,
-    CONSUMED,
     DISTRICT,
     PROVINCE,
     SITE,
-    SUPPLIER,
-    TRANSIT,
     WASTAGE,
     Balance,
     Location,
@@ -97,49 +94,65 @@ def sites_among(location_ids):
     return select(Location.id).where(Location.id.in_(location_ids), Location.kind == SITE)
 
 
-def daily_rows(location_ids, start, end):
-    """Per site (among ``location_ids``) and day from ``start`` to ``end`` (inclusive): one
-    :class:`DailyRow` for every site-day with a tally or an injection entered; site-days with neither
-    are left out. Ordered by place in the tree, then day. Three queries."""
-    sites = sites_among(location_ids)
-    tallies = {(site_id, day): doses for site_id, day, doses in db.session.execute(
-        select(DailyTally.site_id, DailyTally.day, DailyTally.doses)
-        .where(DailyTally.site_id.in_(sites), DailyTally.day.between(start, end)))}
-    dose_tally.write_pending(db.session)  # the doses entered, from the tally kept with them (this transaction's too)
-    entered = {(site_id, day): count for site_id, day, count in db.session.execute(
-        select(DoseTally.site_id, DoseTally.day, func.sum(DoseTally.doses))
-        .where(DoseTally.site_id.in_(sites), DoseTally.day.between(start, end))
-        .group_by(DoseTally.site_id, DoseTally.day).having(func.sum(DoseTally.doses) != 0))}
-    keys = set(tallies) | set(entered)
-    places = locations_by_id({site_id for site_id, _day in keys})
-    rows = []
-    for site_id, day in keys:
-        tally, count = tallies.get((site_id, day)), entered.get((site_id, day), 0)
-        rows.append(DailyRow(places[site_id], day, tally, count, None if tally is None else tally - count,
-                             1 if tally is None else 0))
-    return sorted(rows, key=lambda row: (row.place.path, row.day))
+def daily_rows(location_ids, start, end, level=SITE):
+    """One :class:`DailyRow` per place of ``level`` ("site", "district" or "province") and day from ``start`` to
+    ``end`` (inclusive), for the sites among ``location_ids``, by place in the tree, then day."""
+    return daily_rows_of(daily_keys(location_ids, start, end, level))
 
 
-def rolled_up(rows, level):
-    """``rows`` (per site) totalled per ``level`` ("site", "district" or "province") and day.
+def daily_keys(location_ids, start, end, level=SITE):
+    """``(place id, day, tally, entered, backlog, untallied)`` (see :class:`DailyRow`) per place of ``level`` and
+    day, by place in the tree, then day: one grouped query of short rows (a nation's week is 70 000 site-days; a
+    page makes :class:`DailyRow` of its own with :func:`daily_rows_of`).
 
-    A site counts towards the ancestor of that kind on its ``Location.path``; a site with none (the
-    tree's depth varies: a site may hang right under a province) stays a row of its own, so no dose
-    leaves the totals. One query (the ancestors)."""
+    Every site-day with a tally or an injection entered counts; site-days with neither are left out. A site
+    counts towards the ancestor of the level's kind on its ``Location.path``; a site with none (the tree's depth
+    varies: a site may hang right under a province) stays a place of its own, so no dose leaves the totals."""
     if level not in LEVELS:
         raise ServiceError(_("Choose a level: site, district or province."), "level", "unknown_level")
+    dose_tally.write_pending(db.session)  # the doses entered, from the tally kept with them (this transaction's too)
+    sites = sites_among(location_ids)
+    paper = (select(DailyTally.site_id.label("site_id"), DailyTally.day.label("day"), DailyTally.doses.label("tally"),
+                    literal(1).label("reported"), literal(0).label("entered"))
+             .where(DailyTally.site_id.in_(sites), DailyTally.day.between(start, end)))
+    entered = (select(DoseTally.site_id, DoseTally.day, literal(0), literal(0), DoseTally.doses)
+               .where(DoseTally.site_id.in_(sites), DoseTally.day.between(start, end)))
+    both = union_all(paper, entered).subquery()
+    per_site = (select(both.c.site_id, both.c.day, func.sum(both.c.tally).label("tally"),
+                       func.max(both.c.reported).label("reported"), func.sum(both.c.entered).label("entered"))
+                .group_by(both.c.site_id, both.c.day)
+                .having(or_(func.max(both.c.reported) == 1, func.sum(both.c.entered) != 0)).subquery())
+    reported = per_site.c.reported == 1
+    query = select(per_site.c.site_id.label("place_id"), per_site.c.day,
+                   func.sum(case((reported, per_site.c.tally))).label("tally"),
+                   func.sum(per_site.c.entered).label("entered"),
+                   func.sum(case((reported, per_site.c.tally - per_site.c.entered))).label("backlog"),
+                   func.sum(case((reported, 0), else_=1)).label("untallied"))
     if level == SITE:
-        return list(rows)
-    ancestor_ids = {int(part) for row in rows for part in row.place.path.strip("/").split("/")}
-    ancestors = {place.id: place for place in db.session.scalars(
-        select(Location).where(Location.id.in_(ancestor_ids), Location.kind == level))} if ancestor_ids else {}
-    groups = {}
-    for row in rows:
-        path_ids = [int(part) for part in row.place.path.strip("/").split("/")]
-        owner = next((ancestors[i] for i in reversed(path_ids) if i in ancestors), row.place)
-        groups.setdefault((owner.id, row.day), (owner, []))[1].append(row)
-    totals = [summed(owner, day, members) for (_owner_id, day), (owner, members) in groups.items()]
-    return sorted(totals, key=lambda row: (row.place.path, row.day))
+        query = query.group_by(per_site.c.site_id, per_site.c.day)
+    else:
+        site, owner = aliased(Location), aliased(Location)
+        place_id = func.coalesce(owner.id, site.id)
+        query = (query.with_only_columns(place_id.label("place_id"), *list(query.selected_columns)[1:])
+                 .join(site, site.id == per_site.c.site_id)
+                 .outerjoin(owner, and_(owner.kind == level, site.path.startswith(owner.path)))
+                 .group_by(place_id, per_site.c.day))
+    totals = query.subquery()
+    ordered = (select(*totals.c).join(Location, Location.id == totals.c.place_id)
+               .order_by(Location.path, totals.c.day))  # grouped on ids, then ordered by path
+    return [(place_id, day, *(None if value is None else int(value) for value in counts))
+            for place_id, day, *counts in db.session.execute(ordered)]
+
+
+def daily_rows_of(keys):
+    """:class:`DailyRow` of ``keys`` (from :func:`daily_keys`), in their order: one query (the places)."""
+    places = locations_by_id({key[0] for key in keys})
+    return [DailyRow(places[place_id], *columns) for place_id, *columns in keys]
+
+
+def daily_total(keys):
+    """One :class:`DailyRow` adding up ``keys`` (from :func:`daily_keys`), with no place and no day."""
+    return summed(None, None, [DailyRow(None, *columns) for _place, *columns in keys])
 
 
 def summed(place, day, rows):
@@ -154,24 +167,25 @@ def summed(place, day, rows):
 
 @dataclass(frozen=True)
 class StockRow:
-    """A lot at a site, from its first move to now (all in doses, every column net of reversals).
+    """A lot at a site, from its first move to now (all in doses, every column net of reversals), as the
+    site's balance row keeps it (see ``modules.warehouse.ledger.flow``):
 
     * ``received``: moves into the site from the supplier, from transit (shipments) and from other
-      stores or sites; less the reversals of such moves. Doses *found* (an adjustment "found", or a count
-      above the books) are **not** received: they come from the virtual adjustment location.
+      stores or sites. Doses *found* (an adjustment "found", or a count above the books) are **not**
+      received: they come from the virtual adjustment location.
     * ``sent_on``: moves out to other stores or sites, to transit (shipments dispatched) and back to the
-      supplier; less their reversals.
-    * ``injected``: the live injections of the lot recorded at the site that count (corrections
-      excluded; backlog injections are history and took nothing from stock).
-    * ``wasted``: moves to wastage (broken, expired, open vials discarded...), less their reversals.
+      supplier.
+    * ``injected``: the doses the site's live injections took from stock, less those their corrections
+      gave back: the live injections that count (backlog injections are history and took nothing).
+    * ``wasted``: moves to wastage (broken, expired, open vials discarded...).
     * ``on_hand``: the site's balance now.
 
     ``gap`` = received − sent on − injected − wasted − on hand. The ledger balances, so the gap is
     exactly the doses that left the site with no injection, transfer or wastage to show for them:
-    adjustments "lost" and counts that found fewer doses than the books (less doses found), plus any
-    dose consumed without an injection record. A positive gap of N means N doses are gone with no
-    record — most often people injected and never entered; a negative gap means doses turned up that
-    the books did not expect (an unrecorded receipt, or a count above the books).
+    adjustments "lost" and counts that found fewer doses than the books, less doses found. A positive gap
+    of N means N doses are gone with no record — most often people injected and never entered, then written
+    off at a count; a negative gap means doses turned up that the books did not expect (an unrecorded
+    receipt, or a count above the books).
     """
 
     site: Location
@@ -187,53 +201,39 @@ class StockRow:
         return self.received - self.sent_on - self.injected - self.wasted - self.on_hand
 
 
-RECEIVED, SENT_ON, WASTED, OTHER = "received", "sent_on", "wasted", "other"
-ARRIVALS = (SUPPLIER, TRANSIT)  # virtual places doses really arrive from (besides physical locations)
+STOCK_COLUMNS = ("received", "sent_on", "injected", "wasted", "on_hand")
 
 
-def flow(direction, counterpart_kind):
-    """Which column a move of the site's belongs to, by its direction ("in", "out") and the kind of
-    location at its other end (before any reversal)."""
-    if counterpart_kind in (CONSUMED, ADJUSTMENT):
-        return OTHER  # consumption is counted from the injections; adjustments make the gap
-    if counterpart_kind == WASTAGE:
-        return WASTED if direction == "out" else OTHER
-    return RECEIVED if direction == "in" else SENT_ON
+def site_balances(location_ids):
+    """The query of the balance rows of the sites among ``location_ids`` (ids or a query of ids), with the site
+    and the lot joined: one row per site and lot it ever held."""
+    return (select(Balance, Location, Lot).join(Location, Location.id == Balance.location_id)
+            .join(Lot, Lot.id == Balance.lot_id).join(Presentation, Presentation.id == Lot.presentation_id)
+            .where(Location.id.in_(location_ids), Location.kind == SITE))
 
 
-def stock_rows(location_ids):
-    """One :class:`StockRow` per site among ``location_ids`` and lot it ever held, by place in the tree,
-    vaccine and lot number. Five queries (moves, injections, balances: grouped; sites; lots)."""
-    sites = sites_among(location_ids)
-    totals = {}  # (site id, lot id) → {column: doses}
+def stock_rows(location_ids, offset=0, limit=None):
+    """:class:`StockRow` per site among ``location_ids`` and lot it ever held, by place in the tree, vaccine and
+    lot number: all of them, or ``limit`` from ``offset``. One query, ordered and paged by the database (a
+    nation has a million sites and lots)."""
+    ledger.take_now(db.session)  # the doses this transaction's injections take at its commit count too
+    query = (site_balances(location_ids).options(contains_eager(Lot.presentation))
+             .order_by(Location.path, Presentation.name, Lot.lot_number, Lot.id).offset(offset).limit(limit))
+    return [StockRow(site, lot, balance.received, balance.sent_on, balance.injected, balance.wasted, balance.doses)
+            for balance, site, lot in db.session.execute(query)]
 
-    def add(key, column, doses):
-        columns = totals.setdefault(key, {RECEIVED: 0, SENT_ON: 0, WASTED: 0, "injected": 0, "on_hand": 0})
-        if column in columns:
-            columns[column] += doses
 
-    for site_id, lot_id, direction, kind, reversal, doses in site_moves(sites):
-        if reversal:  # undoes a move the other way: it lowers the column of that original move
-            original = "out" if direction == "in" else "in"
-            add((site_id, lot_id), flow(original, kind), -doses)
-        else:
-            add((site_id, lot_id), flow(direction, kind), doses)
-    for site_id, lot_id, count in db.session.execute(
-            effective_injections()
-            .with_only_columns(Injection.site_id, Injection.lot_id, func.count(Injection.id))
-            .where(Injection.site_id.in_(sites), Injection.source == LIVE)
-            .group_by(Injection.site_id, Injection.lot_id)):
-        add((site_id, lot_id), "injected", count)
-    for site_id, lot_id, doses in db.session.execute(
-            select(Balance.location_id, Balance.lot_id, Balance.doses).where(Balance.location_id.in_(sites))):
-        add((site_id, lot_id), "on_hand", doses)
-    places = locations_by_id({site_id for site_id, _lot in totals})
-    lots = {lot.id: lot for lot in db.session.scalars(
-        select(Lot).options(joinedload(Lot.presentation)).where(Lot.id.in_({lot for _site, lot in totals})))} \
-        if totals else {}
-    rows = [StockRow(places[site_id], lots[lot_id], c[RECEIVED], c[SENT_ON], c["injected"], c[WASTED],
-                     c["on_hand"]) for (site_id, lot_id), c in totals.items()]
-    return sorted(rows, key=lambda row: (row.site.path, row.lot.presentation.name, row.lot.lot_number))
+def stock_total(location_ids):
+    """``(rows, totals)``: how many :class:`StockRow` the sites among ``location_ids`` have, and their columns
+    added up (``{"received": ..., "gap": ...}``). One query."""
+    ledger.take_now(db.session)
+    columns = (Balance.received, Balance.sent_on, Balance.injected, Balance.wasted, Balance.doses)
+    query = site_balances(location_ids).with_only_columns(
+        func.count(), *(func.coalesce(func.sum(column), 0) for column in columns))
+    count, *totals = db.session.execute(query).one()
+    totals = dict(zip(STOCK_COLUMNS, (int(value) for value in totals), strict=True))
+    totals["gap"] = totals["received"] - totals["sent_on"] - totals["injected"] - totals["wasted"] - totals["on_hand"]
+    return count, totals
 
 
 @dataclass(frozen=True)
@@ -265,58 +265,46 @@ class WastageRow:
 
 
 def wastage_rows(location_ids):
-    """One :class:`WastageRow` per site among ``location_ids`` and vaccine it injected or wasted. Three
-    grouped queries; a write-off that was reversed counts for nothing."""
-    sites = sites_among(location_ids)
-    totals = {}  # (site id, presentation id) → [injected, open vial, closed vial]
-    for site_id, presentation_id, count in db.session.execute(
-            effective_injections()
-            .with_only_columns(Injection.site_id, Injection.presentation_id, func.count(Injection.id))
-            .where(Injection.site_id.in_(sites), Injection.source == LIVE)
-            .group_by(Injection.site_id, Injection.presentation_id)):
-        totals.setdefault((site_id, presentation_id), [0, 0, 0])[0] += count
-    wastage = aliased(Location)
-    outward = (select(Move.from_location_id.label("site_id"), Move.lot_id, Move.reason, Move.doses)
-               .join(wastage, wastage.id == Move.to_location_id)
-               .where(wastage.kind == WASTAGE, Move.from_location_id.in_(sites)))
-    back = (select(Move.to_location_id.label("site_id"), Move.lot_id, Move.reason, -Move.doses)
-            .join(wastage, wastage.id == Move.from_location_id)
-            .where(wastage.kind == WASTAGE, Move.to_location_id.in_(sites)))
-    moves = union_all(outward, back).subquery()
-    for site_id, presentation_id, reason, doses in db.session.execute(
-            select(moves.c.site_id, Lot.presentation_id, moves.c.reason, func.sum(moves.c.doses))
-            .join(Lot, Lot.id == moves.c.lot_id).group_by(moves.c.site_id, Lot.presentation_id, moves.c.reason)):
-        totals.setdefault((site_id, presentation_id), [0, 0, 0])[1 if reason == "open_vial" else 2] += doses
-    places = locations_by_id({site_id for site_id, _vaccine in totals})
+    """One :class:`WastageRow` per site among ``location_ids`` and vaccine it injected or wasted, by place in the
+    tree, then vaccine."""
+    return wastage_rows_of(wastage_keys(location_ids))
+
+
+def wastage_keys(location_ids):
+    """``(site id, presentation id, injected, open vial, closed vial)`` per site among ``location_ids`` and vaccine
+    it injected or wasted, by place in the tree, then vaccine: one grouped query of short rows (a nation has tens
+    of thousands; a page makes :class:`WastageRow` of its own with :func:`wastage_rows_of`). The doses injected
+    come from the balances, the wasted ones from the moves to and from the wastage location (a write-off that was
+    reversed counts for nothing)."""
+    ledger.take_now(db.session)
+    sites, wastage_id = sites_among(location_ids), locations.virtual(WASTAGE).id
+    open_vial = Move.reason == "open_vial"
+
+    def wasted(site_column, wastage_column, doses):
+        return (select(site_column, Lot.presentation_id, literal(0), case((open_vial, doses), else_=0),
+                       case((open_vial, 0), else_=doses))
+                .join(Lot, Lot.id == Move.lot_id).where(wastage_column == wastage_id, site_column.in_(sites)))
+
+    injected = site_balances(location_ids).with_only_columns(
+        Location.id.label("site_id"), Lot.presentation_id.label("vaccine_id"), Balance.injected.label("injected"),
+        literal(0).label("open_vial"), literal(0).label("closed_vial"))
+    flows = union_all(injected, wasted(Move.from_location_id, Move.to_location_id, Move.doses),
+                      wasted(Move.to_location_id, Move.from_location_id, -Move.doses)).subquery()
+    sums = [func.sum(flows.c[name]).label(name) for name in ("injected", "open_vial", "closed_vial")]
+    totals = (select(flows.c.site_id, flows.c.vaccine_id, *sums).group_by(flows.c.site_id, flows.c.vaccine_id)
+              .having(or_(*(total != 0 for total in sums))).subquery())  # grouped on ids, then ordered: no sort of
+    query = (select(*totals.c)                                              # every balance by path and name
+             .join(Location, Location.id == totals.c.site_id).join(Presentation, Presentation.id == totals.c.vaccine_id)
+             .order_by(Location.path, Presentation.name))
+    return [tuple(int(value) for value in row) for row in db.session.execute(query)]
+
+
+def wastage_rows_of(keys):
+    """:class:`WastageRow` of ``keys`` (from :func:`wastage_keys`), in their order: two queries."""
+    places = locations_by_id({site_id for site_id, *_counts in keys})
     vaccines = {presentation.id: presentation for presentation in db.session.scalars(
-        select(Presentation).where(Presentation.id.in_({vaccine for _site, vaccine in totals})))} if totals else {}
-    rows = [WastageRow(places[site_id], vaccines[vaccine_id], *counts)
-            for (site_id, vaccine_id), counts in totals.items() if any(counts)]
-    return sorted(rows, key=lambda row: (row.site.path, row.vaccine.name))
-
-
-def site_moves(sites):
-    """``(site id, lot id, "in"/"out", kind of the other end, is a reversal, doses)`` summed, for the
-    moves into and out of ``sites`` (a query of ids): one grouped query."""
-    other = aliased(Location)
-    reversal = Move.reverses_id.is_not(None)
-
-    def side(direction, site_column, other_column):
-        label = literal_column(f"'{direction}'")  # one of two constants of ours, never user input
-        return (select(site_column, Move.lot_id, label, other.kind, reversal, func.sum(Move.doses))
-                .join(other, other.id == other_column).where(site_column.in_(sites))
-                .group_by(site_column, Move.lot_id, other.kind, reversal))
-
-    query = union_all(side("in", Move.to_location_id, Move.from_location_id),
-                      side("out", Move.from_location_id, Move.to_location_id))
-    return [(site, lot, direction, kind, bool(rev), doses)
-            for site, lot, direction, kind, rev, doses in db.session.execute(query)]
-
-
-def stock_total(rows):
-    """The columns of ``rows`` added up: ``{"received": ..., "gap": ...}``."""
-    names = ("received", "sent_on", "injected", "wasted", "on_hand", "gap")
-    return {name: sum(getattr(row, name) for row in rows) for name in names}
+        select(Presentation).where(Presentation.id.in_({key[1] for key in keys})))} if keys else {}
+    return [WastageRow(places[site_id], vaccines[vaccine_id], *counts) for site_id, vaccine_id, *counts in keys]
 
 
 def locations_by_id(ids):

@@ -16,16 +16,16 @@ from flask_wtf import FlaskForm
 from core.access import allowed, location_scope, roles_required
 from core.clock import local_today
 from core.db import db
-from core.paging import page_of
+from core.paging import fetched_page, page_of
 from core.roles import LOGISTICS_OFFICER, SITE_STAFF, VIEWER, WAREHOUSE_MANAGER
 from core.service_errors import ServiceError
 from modules.injection import exports, identity, reconciliation
-from modules.injection.reminders_views import shown_phone
+from modules.injection.reminders_views import place_choices, shown_phone
 from modules.lots.models import Lot
 from modules.warehouse import locations
 from modules.warehouse.forms import ChoiceField, DayField, FilterForm, Required, WholeNumberField
 from modules.warehouse.models import DISTRICT, PROVINCE, SITE
-from modules.warehouse.pages import field_error, location_choices, place_in_scope, scope_ids
+from modules.warehouse.pages import field_error, location_choices, place_in_scope
 from reports.excel import MIMETYPE, xlsx_bytes
 
 bp = Blueprint("reconciliation", __name__, template_folder="templates")
@@ -74,30 +74,32 @@ class TallyForm(FlaskForm):
 def index():
     scope = location_scope(current_user)
     form = ReportFilterForm(formdata=request.args or None)
-    form.location.choices = location_choices(locations.physical_locations(scope), blank=_("All my locations"))
-    form.validate()
     location = place_in_scope(form.location.data, scope) if form.location.data else None
+    form.location.choices = location_choices(place_choices(scope, location)[0], blank=_("All my locations"))
+    form.validate()
     start, end = period(form)
     if form.errors or start is None:
         return render_template("reconciliation/index.html", form=form, report=None), 422
-    ids = locations.subtree_ids(location, scope) if location is not None else scope_ids(scope)
+    ids = (locations.subtree_ids(location, scope) if location is not None
+           else locations.scope_select(current_user, scope))
     level = form.level.data
-    sites = reconciliation.daily_rows(ids, start, end)
-    daily = reconciliation.rolled_up(sites, level)
-    daily_total = reconciliation.summed(None, None, sites)
-    stock = reconciliation.stock_rows(ids)
-    stock_total = reconciliation.stock_total(stock)
+    stock_count, stock_total = reconciliation.stock_total(ids)
     wanted = request.args.get("format") == "xlsx"
     if wanted and request.args.get("table") == STOCK:
-        return stock_workbook(stock, stock_total)
+        return stock_workbook(reconciliation.stock_rows(ids), stock_total)
+    daily = reconciliation.daily_keys(ids, start, end, level)
+    daily_total = reconciliation.daily_total(daily)
     if wanted:
-        return daily_workbook(daily, daily_total, level, start, end)
+        return daily_workbook(reconciliation.daily_rows_of(daily), daily_total, level, start, end)
     filters = {"location": form.location.data or None, "since": f"{start:%d/%m/%Y}", "until": f"{end:%d/%m/%Y}",
                "level": level}
     pages = {name: request.args.get(name, 1, type=int) for name in PAGE_PARAMETERS}
     daily_page = table_page(daily, "page", pages, filters)
-    stock_page = table_page(stock, "stock_page", pages, filters)
-    wastage_page = table_page(reconciliation.wastage_rows(ids), "wastage_page", pages, filters)
+    daily_page.rows = reconciliation.daily_rows_of(daily_page.rows)
+    stock_page = fetched_page(stock_count, lambda first, count: reconciliation.stock_rows(ids, first, count),
+                              pages["stock_page"], REPORT_PAGE, page_url("stock_page", pages, filters))
+    wastage_page = table_page(reconciliation.wastage_keys(ids), "wastage_page", pages, filters)
+    wastage_page.rows = reconciliation.wastage_rows_of(wastage_page.rows)
     return render_template("reconciliation/index.html", form=form, report={
         "start": start, "end": end, "level": level, "daily": daily_page.rows, "daily_total": daily_total,
         "stock": stock_page.rows, "stock_total": stock_total, "wastage": wastage_page.rows,
@@ -111,9 +113,14 @@ PAGE_PARAMETERS = ("page", "stock_page", "wastage_page")
 
 
 def table_page(rows, name, pages, filters):
-    """The page of one table that the parameter ``name`` asks for; its links keep the filters and the other
+    """The page of one table that the parameter ``name`` asks for."""
+    return page_of(rows, pages[name], REPORT_PAGE, page_url(name, pages, filters))
+
+
+def page_url(name, pages, filters):
+    """The address of a page of the table paged by the parameter ``name``: it keeps the filters and the other
     tables' pages."""
-    return page_of(rows, pages[name], REPORT_PAGE, lambda to: url_for(".index", **filters, **{**pages, name: to}))
+    return lambda to: url_for(".index", **filters, **{**pages, name: to})
 
 
 def period(form):

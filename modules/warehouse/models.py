@@ -1,7 +1,7 @@
 """Locations, administrative units, users' assignments, and the double-entry stock ledger."""
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import BigId, UTCDateTime, db, utcnow
@@ -100,11 +100,20 @@ class Move(db.Model):
     user: Mapped[User | None] = relationship()
 
 
+# Where a physical location's doses went or came from, as its balance row keeps them (see ``ledger.flow``).
+RECEIVED, SENT_ON, WASTED, INJECTED = "received", "sent_on", "wasted", "injected"
+FLOWS = (RECEIVED, SENT_ON, WASTED, INJECTED)
+
+
 class Balance(db.Model):
     """Doses of a lot at a location, kept equal to the ledger's sum in the same transaction.
 
     Physical locations never go below zero (conditional decrement); virtual ones may (the supplier
     is negative by everything received), so every lot nets to zero over all locations.
+
+    A physical location's row also keeps, in the same statements, the running totals of its moves by where
+    the doses came from or went (``FLOWS``, net of reversals): what the reconciliation reads for a nation's
+    sites and lots instead of adding up every move since the start. Virtual locations keep the doses alone.
     """
 
     __tablename__ = "warehouse_balance"
@@ -112,6 +121,10 @@ class Balance(db.Model):
     location_id: Mapped[int] = mapped_column(ForeignKey("warehouse_location.id"), primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots_lot.id"), primary_key=True, index=True)
     doses: Mapped[int] = mapped_column(default=0)
+    received: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    sent_on: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    wasted: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    injected: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     location: Mapped[Location] = relationship()
     lot: Mapped[Lot] = relationship()

@@ -113,10 +113,10 @@ def test_days_outside_the_period_and_sites_outside_the_locations_are_left_out(ap
 def test_rows_roll_up_to_districts_and_provinces(app, world):
     today = world.today
     with app.app_context():
-        rows = reconciliation.daily_rows(everywhere(), today - timedelta(days=6), today)
-        districts = by_place(reconciliation.rolled_up(rows, DISTRICT))
-        provinces = by_place(reconciliation.rolled_up(rows, PROVINCE))
-        total = reconciliation.summed(None, None, rows)
+        week = everywhere(), today - timedelta(days=6), today
+        districts = by_place(reconciliation.daily_rows(*week, DISTRICT))
+        provinces = by_place(reconciliation.daily_rows(*week, PROVINCE))
+        total = reconciliation.daily_total(reconciliation.daily_keys(*week))
     assert districts == {
         ("KHO-BD", today): (5, 3, 2, 0),
         ("KHO-BD", today - timedelta(days=2)): (2, 2, 0, 0),
@@ -134,7 +134,7 @@ def test_rows_roll_up_to_districts_and_provinces(app, world):
 
 def test_rolling_up_to_an_unknown_level_is_refused(app, world):
     with app.app_context(), pytest.raises(ServiceError) as refused:
-        reconciliation.rolled_up([], "ward")
+        reconciliation.daily_rows(everywhere(), world.today, world.today, "ward")
     assert refused.value.field == "level"
 
 
@@ -214,6 +214,18 @@ def test_stock_rows_keep_to_the_sites_asked_for(app, world):
         province = db.session.get(Location, world.other_province)
         rows = reconciliation.stock_rows(locations.subtree_ids(province))
     assert {row.site.code for row in rows} == {"DT-HC"}
+
+
+def test_the_stock_table_pages_in_the_database_and_totals_every_row(app, world):
+    with app.app_context():
+        every = reconciliation.stock_rows(everywhere())
+        pages = [reconciliation.stock_rows(everywhere(), first, 3) for first in range(0, len(every), 3)]
+        count, total = reconciliation.stock_total(everywhere())
+    assert [row for page in pages for row in page] == every and [len(page) for page in pages] == [3, 1]
+    assert count == 4
+    assert total == {name: sum(getattr(row, name) for row in every)
+                     for name in ("received", "sent_on", "injected", "wasted", "on_hand", "gap")}
+    assert total["injected"] == 4 and total["gap"] == 0
 
 
 # --- Pages ------------------------------------------------------------------------------------------
