@@ -201,7 +201,8 @@ class StockRow:
         return self.received - self.sent_on - self.injected - self.wasted - self.on_hand
 
 
-STOCK_COLUMNS = ("received", "sent_on", "injected", "wasted", "on_hand")
+STOCK_TOTALS = {"received": Balance.received, "sent_on": Balance.sent_on, "injected": Balance.injected,
+                "wasted": Balance.wasted, "on_hand": Balance.doses}  # a StockRow's columns, from its balance
 
 
 def site_balances(location_ids):
@@ -227,13 +228,11 @@ def stock_total(location_ids):
     """``(rows, totals)``: how many :class:`StockRow` the sites among ``location_ids`` have, and their columns
     added up (``{"received": ..., "gap": ...}``). One query."""
     ledger.take_now(db.session)
-    columns = (Balance.received, Balance.sent_on, Balance.injected, Balance.wasted, Balance.doses)
     query = site_balances(location_ids).with_only_columns(
-        func.count(), *(func.coalesce(func.sum(column), 0) for column in columns))
-    count, *totals = db.session.execute(query).one()
-    totals = dict(zip(STOCK_COLUMNS, (int(value) for value in totals), strict=True))
-    totals["gap"] = totals["received"] - totals["sent_on"] - totals["injected"] - totals["wasted"] - totals["on_hand"]
-    return count, totals
+        func.count(), *(func.coalesce(func.sum(column), 0) for column in STOCK_TOTALS.values()))
+    count, *sums = db.session.execute(query).one()
+    totals = dict(zip(STOCK_TOTALS, (int(value) for value in sums), strict=True))
+    return count, {**totals, "gap": StockRow(None, None, **totals).gap}
 
 
 @dataclass(frozen=True)
@@ -291,9 +290,10 @@ def wastage_keys(location_ids):
     flows = union_all(injected, wasted(Move.from_location_id, Move.to_location_id, Move.doses),
                       wasted(Move.to_location_id, Move.from_location_id, -Move.doses)).subquery()
     sums = [func.sum(flows.c[name]).label(name) for name in ("injected", "open_vial", "closed_vial")]
+    # Grouped on ids first, then ordered: sorting every balance row by path and name cost seconds nationally.
     totals = (select(flows.c.site_id, flows.c.vaccine_id, *sums).group_by(flows.c.site_id, flows.c.vaccine_id)
-              .having(or_(*(total != 0 for total in sums))).subquery())  # grouped on ids, then ordered: no sort of
-    query = (select(*totals.c)                                              # every balance by path and name
+              .having(or_(*(total != 0 for total in sums))).subquery())
+    query = (select(*totals.c)
              .join(Location, Location.id == totals.c.site_id).join(Presentation, Presentation.id == totals.c.vaccine_id)
              .order_by(Location.path, Presentation.name))
     return [tuple(int(value) for value in row) for row in db.session.execute(query)]

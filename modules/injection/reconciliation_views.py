@@ -94,12 +94,11 @@ def index():
     filters = {"location": form.location.data or None, "since": f"{start:%d/%m/%Y}", "until": f"{end:%d/%m/%Y}",
                "level": level}
     pages = {name: request.args.get(name, 1, type=int) for name in PAGE_PARAMETERS}
-    daily_page = table_page(daily, "page", pages, filters)
-    daily_page.rows = reconciliation.daily_rows_of(daily_page.rows)
+    daily_page = table_page(daily, reconciliation.daily_rows_of, "page", pages, filters)
     stock_page = fetched_page(stock_count, lambda first, count: reconciliation.stock_rows(ids, first, count),
                               pages["stock_page"], REPORT_PAGE, page_url("stock_page", pages, filters))
-    wastage_page = table_page(reconciliation.wastage_keys(ids), "wastage_page", pages, filters)
-    wastage_page.rows = reconciliation.wastage_rows_of(wastage_page.rows)
+    wastage_page = table_page(reconciliation.wastage_keys(ids), reconciliation.wastage_rows_of, "wastage_page",
+                              pages, filters)
     return render_template("reconciliation/index.html", form=form, report={
         "start": start, "end": end, "level": level, "daily": daily_page.rows, "daily_total": daily_total,
         "stock": stock_page.rows, "stock_total": stock_total, "wastage": wastage_page.rows,
@@ -112,9 +111,12 @@ REPORT_PAGE = 200  # rows of each table a page shows: a nation has 10 000 sites,
 PAGE_PARAMETERS = ("page", "stock_page", "wastage_page")
 
 
-def table_page(rows, name, pages, filters):
-    """The page of one table that the parameter ``name`` asks for."""
-    return page_of(rows, pages[name], REPORT_PAGE, page_url(name, pages, filters))
+def table_page(keys, rows_of, name, pages, filters):
+    """The page of one table that the parameter ``name`` asks for, from the short ``keys`` of all its rows:
+    ``rows_of`` makes the rows of that page alone."""
+    page = page_of(keys, pages[name], REPORT_PAGE, page_url(name, pages, filters))
+    page.rows = rows_of(page.rows)
+    return page
 
 
 def page_url(name, pages, filters):

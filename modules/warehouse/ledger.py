@@ -139,9 +139,9 @@ def flow(direction, counterpart_kind):
     """
     if counterpart_kind == ADJUSTMENT:
         return None
-    if counterpart_kind in (CONSUMED, WASTAGE):
-        return (INJECTED if counterpart_kind == CONSUMED else WASTED) if direction == OUT else None
-    return RECEIVED if direction == IN else SENT_ON
+    if direction == IN:
+        return None if counterpart_kind in (CONSUMED, WASTAGE) else RECEIVED
+    return {CONSUMED: INJECTED, WASTAGE: WASTED}.get(counterpart_kind, SENT_ON)
 
 
 def flows_of(direction, counterpart_kind, doses, reversal):
