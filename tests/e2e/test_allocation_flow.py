@@ -4,9 +4,7 @@ sees on the preview that stock falls short, approves the plan and finds one pick
 With ``VAXCHAIN_SCREENSHOTS=1`` the new-plan form and the preview are saved to docs/screenshots/ for the
 documentation.
 """
-import os
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -17,10 +15,9 @@ from core.db import db
 from modules.allocation.models import APPROVED, Plan
 from modules.transport.models import PICKED, Shipment
 from tests.allocation.conftest import stocked_tree
-from tests.conftest import PASSWORD
+from tests.e2e.conftest import log_in, save_screenshot
 from tests.warehouse.helpers import user_at
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 HA_NOI, DA_NANG = "Kho tỉnh Hà Nội (KHO-HN)", "Kho tỉnh Đà Nẵng (KHO-DN)"
 
 
@@ -31,20 +28,6 @@ def world(app):
     with app.app_context():
         tree, _vaxzevria = stocked_tree()
         user_at(roles.LOGISTICS_OFFICER, tree.national, "lo")
-
-
-def save_screenshot(page, name):
-    if os.environ.get("VAXCHAIN_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
-
-
-def log_in(page, username):
-    page.goto("/login")
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.locator("main").get_by_role("button").click()
-    expect(page.get_by_role("navigation", name="Menu chính")).to_be_visible()
 
 
 def open_new_plan(page):

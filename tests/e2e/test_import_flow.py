@@ -14,7 +14,7 @@ from core.db import db
 from modules.injection.backlog.columns import ERROR_HEADER
 from modules.injection.backlog.template import SHEET_TITLE
 from modules.injection.models import BACKLOG, ImportJob, Injection
-from tests.e2e.test_shipment_flow import log_in
+from tests.e2e.conftest import log_in
 from tests.injection.backlog.test_importer import row, xlsx
 from tests.injection.test_pages import make_world
 

@@ -4,9 +4,7 @@ the next person by name and scans again — typing little, the search field read
 With ``VAXCHAIN_SCREENSHOTS=1`` the search results and the saved injection are saved to docs/screenshots/ for
 the site staff's guide (docs/sites.md).
 """
-import os
 from datetime import date
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -15,10 +13,8 @@ from core.db import db
 from modules.injection import people
 from modules.injection.models import Person
 from modules.warehouse import ledger
-from tests.e2e.test_shipment_flow import log_in
+from tests.e2e.conftest import log_in, save_screenshot
 from tests.injection.test_pages import make_world
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 # Illustrative CCCD: birth province 001, digit 0 (born in the 1900s, a man), year 85, then six digits.
 BINH = people.PersonData(full_name="Trần Văn Bình", gender="male", date_of_birth=date(1985, 3, 2),
@@ -32,12 +28,6 @@ def world(app):
         world.binh_id = people.create_person(BINH).id
         db.session.commit()
     return world
-
-
-def save_screenshot(page, name):
-    if os.environ.get("VAXCHAIN_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
 def focused(page):

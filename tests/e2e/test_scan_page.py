@@ -8,10 +8,9 @@ from sqlalchemy import select
 from core.db import db
 from modules.lots.models import Lot
 from modules.warehouse import ledger, locations
-from tests.conftest import PASSWORD
+from tests.e2e.conftest import GS, gs1, log_in, scan
 from tests.warehouse.pages_world import make_world
 
-GS = "\x1d"
 # Records the tones the page plays (the test cannot listen): window.vaxchainTones = [[frequency, ...], ...]
 RECORD_TONES = """
 (() => {
@@ -40,24 +39,10 @@ def world(app):
 @pytest.fixture
 def scan_page(page, world):
     page.add_init_script(RECORD_TONES)
-    page.goto("/login")
-    page.get_by_label("Tên đăng nhập").fill("qg")
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.locator("main").get_by_role("button").click()
-    expect(page.get_by_role("navigation", name="Menu chính")).to_be_visible()
+    log_in(page, "qg")
     page.goto("/scan")
     page.locator("#scan-location").select_option("DT-PX")
     return page
-
-
-def scan(page, text):
-    """What a keyboard-wedge scanner does: type the characters fast, then press Enter."""
-    page.keyboard.type(text)
-    page.keyboard.press("Enter")
-
-
-def gs1(gtin, lot, expiry, separator):
-    return f"]d201{gtin}17{expiry:%y%m%d}10{lot}{separator}21PACK{lot}"
 
 
 def listed(page):

@@ -6,22 +6,13 @@ from playwright.sync_api import expect
 from core.db import db
 from modules.transport.models import PARTIALLY_RECEIVED, Shipment
 from modules.warehouse import ledger, locations
-from tests.conftest import PASSWORD
+from tests.e2e.conftest import log_in
 from tests.transport.test_pages import make_world
 
 
 @pytest.fixture
 def world(app):
     return make_world(app)
-
-
-def log_in(page, username):
-    page.context.clear_cookies()
-    page.goto("/login")
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.locator("main").get_by_role("button").click()
-    expect(page.get_by_role("navigation", name="Menu chính")).to_be_visible()
 
 
 def test_dispatch_then_receive_by_scanning(app, page, world):
