@@ -262,6 +262,26 @@ def doses_due(reminders):
     """
 
 
+@hookspec(firstresult=True)
+def parse_temperature_log(data, filename):
+    """Read the readings out of an uploaded data-logger file.
+
+    Called for every logger file uploaded to a shipment (its page, ``POST /api/v1/shipments/<id>/temperatures``),
+    through ``modules.transport.services.read_logger_file``. The transport module reads CSV exports as the last
+    resort (``trylast``); a plugin teaching another logger's format answers first and returns ``None`` for files
+    it does not recognise. Whatever is returned is then checked like any readings (time zone, time order, -100…80
+    °C, at most ``temperature.MAX_READINGS``).
+
+    :param data: the file's content, ``bytes`` (the upload size limit already applied).
+    :param filename: the name the file was uploaded under (``str``, may be empty): a hint only; recognise the
+        format by its content.
+    :return: a list of :class:`modules.transport.temperature.Reading` (timezone-aware, best in UTC, in time
+        order), or ``None``. Raise ``modules.transport.temperature.LoggerFileError`` (a translated message naming
+        the line or row and the reason) for a file you recognise but find broken. Stops at the first non-None
+        result.
+    """
+
+
 @hookspec
 def temperature_excursion(shipment, report):
     """React to a temperature excursion found in a shipment's data-logger readings.

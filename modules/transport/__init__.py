@@ -8,9 +8,15 @@ from flask_babel import lazy_gettext as _l
 
 from core.hookspecs import hookimpl
 from core.menu import MenuItem
-from modules.transport import api, models, views  # noqa: F401  (models: tables known to the app and migrations)
+from modules.transport import api, models, temperature, views  # noqa: F401  (models: tables known to the app and migrations)
 
 HERE = Path(__file__).resolve().parent
+
+
+@hookimpl(trylast=True)
+def parse_temperature_log(data):
+    """CSV exports of any logger; other formats come from plugins answering first."""
+    return temperature.parse_logger_csv(data)
 
 
 @hookimpl

@@ -357,21 +357,22 @@ def close(shipment_id):
 
 
 @api.endpoint("/shipments/<int:shipment_id>/temperatures", methods=["POST"], roles=LOGGERS,
-              summary="Upload a shipment's data-logger readings (replacing earlier ones), from either end: a CSV "
-                      "file as multipart field `file`, or JSON readings; returns the excursion report. An excursion "
-                      "found after the receipt holds the received lots at the destination.",
+              summary="Upload a shipment's data-logger readings (replacing earlier ones), from either end: the "
+                      "logger's export file as multipart field `file` (CSV, or a format an installed plugin reads "
+                      "through the parse_temperature_log hook), or JSON readings; returns the excursion report. An "
+                      "excursion found after the receipt holds the received lots at the destination.",
               request_schema=READINGS_REQUEST, response_schema=REPORT_SCHEMA)
 def temperatures(shipment_id):
     shipment = visible_shipment(shipment_id)
     if request.is_json:
         readings = json_readings(Fields(json_body(), READINGS_REQUEST["properties"]).array("readings"))
+        report = services.record_temperatures(shipment, readings, user=current_user)
     else:
         upload = request.files.get("file")
         if upload is None:
-            raise bad_input("required", _("Upload the data-logger CSV file as field file, or send JSON readings."),
+            raise bad_input("required", _("Upload the data-logger file as field file, or send JSON readings."),
                             "file")
-        readings = temperature.parse_logger_csv(upload.read())
-    report = services.record_temperatures(shipment, readings, user=current_user)
+        report = services.record_logger_file(shipment, upload.read(), upload.filename, user=current_user)
     return done(report_json(report))
 
 

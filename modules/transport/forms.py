@@ -76,7 +76,7 @@ class ActionForm(FlaskForm):
 
 
 class TemperatureForm(FlaskForm):
-    file = FileField(_l("Data-logger file (CSV)"))
+    file = FileField(_l("Data-logger file"))
 
 
 class RepickForm(FlaskForm):

@@ -2,6 +2,7 @@
 transit) → received (transit → destination, rejected doses to wastage) → closed; cancelled before dispatch.
 The caller commits."""
 from dataclasses import dataclass
+from itertools import islice
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -311,8 +312,7 @@ def hold_after_excursion(shipment, report, user):
 
 def record_temperatures(shipment, readings, user=None):
     """Keep a shipment's data-logger readings (a new upload replaces the previous one)."""
-    if shipment.state not in (PICKED, DISPATCHED, RECEIVED, PARTIALLY_RECEIVED):
-        require_state(shipment, DISPATCHED)
+    require_logging_state(shipment)
     temperature.check_readings(readings)
     db.session.execute(delete(Reading).where(Reading.shipment_id == shipment.id))
     db.session.execute(insert(Reading), [{"shipment_id": shipment.id, "at": r.at, "celsius": r.celsius}
@@ -323,6 +323,33 @@ def record_temperatures(shipment, readings, user=None):
     if report.has_excursion and shipment.state in (RECEIVED, PARTIALLY_RECEIVED):
         hold_after_excursion(shipment, report, user)  # the logger was read after the goods were put away
     return report
+
+
+def record_logger_file(shipment, data, filename="", user=None):
+    """Keep the readings of an uploaded data-logger file, in whatever format a ``parse_temperature_log``
+    implementation reads (CSV when no plugin recognises it). Raises ``LoggerFileError`` (field ``file``) for a
+    file that cannot be read or whose readings cannot be a shipment's log."""
+    require_logging_state(shipment)  # before reading the file: its state is the first thing to tell
+    readings = read_logger_file(data, filename)
+    try:
+        return record_temperatures(shipment, readings, user=user)
+    except ServiceError as error:
+        if error.field is None or not error.field.startswith("readings"):
+            raise
+        raise temperature.LoggerFileError(error.message) from None  # the file's fault: field "file"
+
+
+def require_logging_state(shipment):
+    if shipment.state not in (PICKED, DISPATCHED, RECEIVED, PARTIALLY_RECEIVED):
+        require_state(shipment, DISPATCHED)
+
+
+def read_logger_file(data, filename=""):
+    """The readings of a logger file through the ``parse_temperature_log`` hook, unchecked."""
+    readings = plugins.hook().parse_temperature_log(data=data, filename=filename or "")
+    if readings is None:  # only when the transport module's CSV reader is not registered
+        raise temperature.LoggerFileError(_("No installed reader recognises this data-logger file."))
+    return list(islice(readings, temperature.MAX_READINGS + 1))  # one more than allowed: the check refuses it
 
 
 def readings_of(shipment):

@@ -2,7 +2,9 @@
 
 Pure functions, no database and no request: the upload page, ``POST /api/v1/shipments/<id>/temperatures``
 and the receipt all call them. Messages are translated with the current locale (untranslated English
-outside an app context). Every time returned is timezone-aware UTC.
+outside an app context). Every time returned is timezone-aware UTC. An uploaded file reaches
+:func:`parse_logger_csv` through the ``parse_temperature_log`` hook (``services.read_logger_file``), where
+plugins reading other loggers' formats answer first.
 
 What a logger file may look like (Berlinger Fridge-tag, LogTag, Elitech exports, often re-saved in Excel;
 each case is tested in ``tests/transport/test_temperature.py``):

@@ -336,10 +336,9 @@ def temperatures(shipment_id):
         return render_shipment(shipment, form, 422, _("The form expired: try again."))
     upload = form.file.data
     if upload is None or not getattr(upload, "filename", ""):
-        return render_shipment(shipment, form, 422, _("Choose the data-logger CSV file to upload."))
+        return render_shipment(shipment, form, 422, _("Choose the data-logger file to upload."))
     try:
-        readings = temperature.parse_logger_csv(upload.read())
-        report = services.record_temperatures(shipment, readings, user=current_user)
+        report = services.record_logger_file(shipment, upload.read(), upload.filename, user=current_user)
     except ServiceError as error:
         db.session.rollback()
         return render_shipment(db.session.get(Shipment, shipment_id), form, error.status, error.message)
