@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from sqlalchemy.exc import OperationalError
 from werkzeug.serving import run_simple
 
-from core import accounts, audit_chain, backup, demo, passwords, roles, schema, static_files, tokens
+from core import accounts, audit_chain, backup, demo, passwords, roles, scaffold, schema, static_files, tokens
 from core.app import create_app
 from core.config import ConfigError
 from core.db import db
@@ -176,6 +176,28 @@ def plugins_command():
     for info in current_app.extensions["vaxchain"].plugins():
         click.echo(f"{info.name} [{info.kind}] {info.version or ''} — {info.source}".replace("  ", " "))
         click.echo(f"    hooks: {', '.join(info.hooks) or '-'}")
+
+
+@cli.group("plugin")
+def plugin_group():
+    """Write your own plugins."""
+
+
+@plugin_group.command("new", with_appcontext=False)  # writes files only: no app, no database
+@click.argument("name")
+@click.option("--directory", "-d", default=".", show_default=True,
+              type=click.Path(exists=True, file_okay=False, writable=True),
+              help="The folder to write vaxchain-NAME/ into.")
+@click.option("--description", help="One line saying what the plugin does (for pyproject.toml and README.md).")
+def plugin_new_command(name, directory, description):
+    """Start the plugin NAME (lower snake case, e.g. cold_room): a package with a page, a menu entry, a Vietnamese
+    catalog and a passing test. Needs no database."""
+    try:
+        target = scaffold.new_plugin(name, directory, description)
+    except scaffold.ScaffoldError as exc:
+        raise click.BadParameter(exc.message, param_hint=f"'{exc.field}'") from None
+    click.echo(f"Plugin {name!r} written to {target}.")
+    click.echo(f"Next: `pip install -e {target}`, then `vaxchain plugins` lists it; see {target / 'README.md'}.")
 
 
 @cli.group("user")
