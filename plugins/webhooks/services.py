@@ -1,0 +1,187 @@
+"""The outbox: deliveries queued inside the change's transaction, sent later by the worker, retried on a schedule.
+
+An event hook calls :func:`queue`, which writes one row per subscribed endpoint in one INSERT, or does nothing
+at all (no statement) when no endpoint wants that event. The worker (:func:`deliver_due`) sends each endpoint's
+deliveries one at a time, oldest first: a later event never overtakes an earlier one that is waiting for a
+retry, so a receiver sees events in the order they happened (save those given up as failed).
+"""
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, insert, select, update
+
+from core import audit
+from core.db import db, utcnow
+from core.paging import fetched_page
+from core.service_errors import ConflictError
+from plugins.webhooks import sending
+from plugins.webhooks.models import DELIVERED, FAILED, PENDING, WebhooksAttempt, WebhooksDelivery
+
+EXTENSION = "webhooks"  # app.extensions key of the endpoints read at start-up (settings.Webhooks)
+# After attempt n fails, the next one waits RETRY_DELAYS[n - 1]; when they are spent, the delivery has failed
+# (nine attempts over about two days).
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
+                timedelta(hours=6), timedelta(hours=12), timedelta(hours=24), timedelta(hours=24))
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+GONE = 410  # the receiver wants no more: failed at once, not retried
+LEASE_MARGIN = timedelta(seconds=60)  # a claimed delivery is left alone for its timeout and this much
+REMOVED_ENDPOINT = "endpoint no longer in VAXCHAIN_WEBHOOKS"
+log = logging.getLogger(__name__)
+
+
+def configured():
+    """The endpoints read at start-up (plugins.webhooks.settings.Webhooks)."""
+    return current_app.extensions[EXTENSION]
+
+
+# --- Queueing, inside the event's transaction ---------------------------------------------------------
+
+def queue(event_type, data_of):
+    """Queue the event for every endpoint subscribed to ``event_type``; ``data_of()`` makes its ``data``, and is
+    not called when nobody subscribed. Returns the number of deliveries queued."""
+    urls = configured().subscribers(event_type)
+    if not urls:
+        return 0
+    now = utcnow()
+    event_id = f"evt_{uuid.uuid4().hex}"
+    body = json.dumps({"id": event_id, "type": event_type, "occurred_at": now.isoformat(), "data": data_of()},
+                      ensure_ascii=False, separators=(",", ":"))
+    db.session.execute(insert(WebhooksDelivery.__table__), [
+        {"event_id": event_id, "event_type": event_type, "url": url, "body": body, "status": PENDING,
+         "attempts": 0, "created_at": now, "next_attempt_at": now, "delivered_at": None} for url in urls])
+    return len(urls)
+
+
+# --- Sending, by the worker ------------------------------------------------------------------------------
+
+@dataclass
+class Report:
+    delivered: int = 0
+    retried: int = 0  # failed this time, tried again later
+    failed: int = 0  # given up
+
+
+@dataclass(frozen=True)
+class Due:
+    id: int
+    event_id: str
+    body: str
+    attempts: int
+
+
+def deliver_due(stop=lambda: False):
+    """Send what is due, endpoint by endpoint, each oldest first, until nothing is due or ``stop()`` says so.
+    Commits after each step: no transaction stays open while a receiver answers."""
+    webhooks, report = configured(), Report()
+    report.failed += fail_removed_endpoints(webhooks.by_url)
+    for endpoint in webhooks.endpoints:
+        while not stop():
+            due = next_due(endpoint.url)
+            if due is None or not claim(due, endpoint):
+                break
+            outcome = sending.post(endpoint, due.event_id, due.body.encode("utf-8"))
+            record(due, outcome, report)
+    return report
+
+
+def next_due(url):
+    """The endpoint's oldest pending delivery if its time has come, else ``None`` (the later ones wait)."""
+    row = db.session.execute(
+        select(WebhooksDelivery.id, WebhooksDelivery.event_id, WebhooksDelivery.body, WebhooksDelivery.attempts,
+               WebhooksDelivery.next_attempt_at)
+        .where(WebhooksDelivery.url == url, WebhooksDelivery.status == PENDING)
+        .order_by(WebhooksDelivery.id).limit(1)).first()
+    db.session.commit()
+    if row is None or row.next_attempt_at > utcnow():
+        return None
+    return Due(row.id, row.event_id, row.body, row.attempts)
+
+
+def claim(due, endpoint):
+    """Count the attempt and keep other workers off the delivery while it is sent (its next attempt moves past
+    the request's timeout); ``False`` if another worker took it first."""
+    lease = utcnow() + timedelta(seconds=endpoint.timeout) + LEASE_MARGIN
+    taken = db.session.execute(
+        update(WebhooksDelivery)
+        .where(WebhooksDelivery.id == due.id, WebhooksDelivery.status == PENDING,
+               WebhooksDelivery.attempts == due.attempts)
+        .values(attempts=WebhooksDelivery.attempts + 1, next_attempt_at=lease)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return taken == 1
+
+
+def record(due, outcome, report):
+    """Log the attempt and decide: delivered, tried again after the schedule's delay, or failed."""
+    now, attempt = utcnow(), due.attempts + 1
+    if outcome.delivered:
+        values = {"status": DELIVERED, "next_attempt_at": None, "delivered_at": now}
+        report.delivered += 1
+    elif outcome.http_status == GONE or attempt >= MAX_ATTEMPTS:
+        values = {"status": FAILED, "next_attempt_at": None}
+        report.failed += 1
+    else:
+        values = {"status": PENDING, "next_attempt_at": now + RETRY_DELAYS[attempt - 1]}
+        report.retried += 1
+    db.session.execute(update(WebhooksDelivery).where(WebhooksDelivery.id == due.id).values(values)
+                       .execution_options(synchronize_session=False))
+    db.session.add(WebhooksAttempt(delivery_id=due.id, at=now, http_status=outcome.http_status,
+                                   error=outcome.error, duration_ms=outcome.duration_ms))
+    db.session.commit()
+
+
+def fail_removed_endpoints(configured_urls):
+    """Give up the pending deliveries to URLs no longer configured (their secret is gone); logged as an attempt
+    with the reason. Returns how many."""
+    orphans = db.session.scalars(select(WebhooksDelivery.id).where(
+        WebhooksDelivery.status == PENDING, WebhooksDelivery.url.not_in(list(configured_urls)))).all()
+    if orphans:
+        now = utcnow()
+        db.session.execute(update(WebhooksDelivery).where(WebhooksDelivery.id.in_(orphans))
+                           .values(status=FAILED, next_attempt_at=None).execution_options(synchronize_session=False))
+        db.session.add_all(WebhooksAttempt(delivery_id=delivery_id, at=now, error=REMOVED_ENDPOINT, duration_ms=0)
+                           for delivery_id in orphans)
+        log.warning("webhooks: %d pending deliveries failed: %s", len(orphans), REMOVED_ENDPOINT)
+    db.session.commit()
+    return len(orphans)
+
+
+# --- The delivery log, for the admin page ------------------------------------------------------------------
+
+def deliveries_page(status, number, size, url_of):
+    """Page ``number`` of the deliveries (of ``status``, or all), newest first; each row is
+    ``(delivery, its last attempt or None)``."""
+    query = select(WebhooksDelivery)
+    if status:
+        query = query.where(WebhooksDelivery.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+
+    def fetch(start, count):
+        rows = db.session.scalars(query.order_by(WebhooksDelivery.id.desc()).offset(start).limit(count)).all()
+        last = last_attempts([row.id for row in rows])
+        return [(row, last.get(row.id)) for row in rows]
+
+    return fetched_page(total, fetch, number, size, url_of)
+
+
+def last_attempts(delivery_ids):
+    """``{delivery id: its newest attempt}`` in one query."""
+    if not delivery_ids:
+        return {}
+    newest = (select(func.max(WebhooksAttempt.id)).where(WebhooksAttempt.delivery_id.in_(delivery_ids))
+              .group_by(WebhooksAttempt.delivery_id))
+    return {attempt.delivery_id: attempt
+            for attempt in db.session.scalars(select(WebhooksAttempt).where(WebhooksAttempt.id.in_(newest)))}
+
+
+def retry_now(delivery, user=None):
+    """Put a failed delivery back in the queue, due now: the first of its endpoint's to go. The caller commits."""
+    if delivery.status != FAILED:
+        raise ConflictError(_("Only a failed delivery can be sent again."), "delivery", "not_failed")
+    delivery.status, delivery.next_attempt_at = PENDING, utcnow()
+    audit.record("webhooks.retry", delivery, user=user, details={"event": delivery.event_id, "url": delivery.url})
