@@ -142,14 +142,16 @@ def test_installed_it_is_loaded_through_its_entry_point_and_its_own_test_passes(
     # the installed copy, not the project folder; the checkout for the fixtures of the plugin's conftest.py
     env = environment(PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]))
 
-    listed = subprocess.run(["vaxchain", "plugins"], capture_output=True, text=True, timeout=60,
-                            env={**env, "VAXCHAIN_INSTANCE_PATH": str(tmp_path / "instance")})
+    # both at once: each spends seconds importing vaxchain
+    listing = subprocess.Popen(["vaxchain", "plugins"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**env, "VAXCHAIN_INSTANCE_PATH": str(tmp_path / "instance")})
     tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
                             capture_output=True, text=True, timeout=180, env=env)
+    listed, listing_errors = listing.communicate(timeout=60)
 
-    assert listed.returncode == 0, listed.stderr
-    assert "cold_room [plugin] 0.1.0 — entry point of vaxchain-cold-room" in listed.stdout
-    assert "hooks: menu_items, translation_directory, web_blueprints" in listed.stdout
+    assert listing.returncode == 0, listing_errors
+    assert "cold_room [plugin] 0.1.0 — entry point of vaxchain-cold-room" in listed
+    assert "hooks: menu_items, translation_directory, web_blueprints" in listed
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "4 passed" in tested.stdout
 
