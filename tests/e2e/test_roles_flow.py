@@ -9,6 +9,7 @@ Each step is done by the user of that role, and checked on what that user sees a
 story fails if any step silently did nothing. With ``VAXCHAIN_SCREENSHOTS=1`` each step is saved to
 docs/screenshots/flow-*.png for the guides.
 """
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -176,12 +177,16 @@ def dispatch_and_download_the_manifest(page):
 
 
 def read_the_manifest(pdf, world, number, tmp_path):
-    """The manifest as a reader and a scanner see it: its text names the shipment, the places, the lot and the
-    doses; page 1 carries one shipment barcode and a GS1-128 per line. Returns the shipment barcode's text."""
-    text = pdf_text(pdf, tmp_path)
-    for expected in (number, "Kho tỉnh Hà Nội", "Trạm Y tế phường Phúc Xá", "Vaxzevria", KNOWN_LOT, NEW_LOT,
-                     "30", "10", "40", "2…8 °C"):
+    """The manifest as a reader and a scanner see it: its text names the shipment, the places and the issuer,
+    and has a row per lot with its vials and doses; page 1 carries one shipment barcode and a GS1-128 per
+    line. Returns the shipment barcode's text."""
+    text = pdf_text(pdf, tmp_path, layout=True)
+    for expected in (number, "Kho tỉnh Hà Nội", "Trạm Y tế phường Phúc Xá", "2…8 °C", "Trần Quốc Tuấn"):
         assert expected in text, expected
+    for lot, vials, doses in ((KNOWN_LOT, 3, 30), (NEW_LOT, 1, 10)):  # a line: GTIN, lot, expiry, vials, doses
+        line = rf"Vaxzevria\s+{world.gtin}\s+{lot}\s+{world.expiry[lot]:%d/%m/%Y}\s+{vials}\s+{doses}\n"
+        assert re.search(line, text), line
+    assert re.search(r"Tổng cộng: 2 dòng\s+4\s+40\n", text)
     [first_page] = render(pdf, tmp_path, page=1)
     shipment_codes = [code.text for code in zxingcpp.read_barcodes(first_page)
                       if code.content_type == zxingcpp.ContentType.Text]
