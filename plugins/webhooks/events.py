@@ -6,7 +6,6 @@ ids, not who the person is: a receiver that needs more asks the API, which check
 from sqlalchemy import select
 
 from core.db import db
-from modules.lots.models import Gtin
 
 
 def moment(value):
@@ -72,6 +71,8 @@ def shipment_lines(shipment):
 
 def gtins_of(presentation_ids):
     """``{presentation id: [GTIN, ...]}`` in one query."""
+    from modules.lots.models import Gtin  # here: the plugin is loaded in apps that run without the lots module
+
     found = {}
     for presentation_id, gtin in db.session.execute(
             select(Gtin.presentation_id, Gtin.gtin).where(Gtin.presentation_id.in_(presentation_ids))

@@ -275,6 +275,19 @@ def test_a_registration_is_posted_signed_once_the_worker_runs(app, world, receiv
     assert "0 delivered" in deliver(app) and len(receiver.requests) == 1  # sent once
 
 
+def test_the_readmes_verification_example_accepts_a_delivery_and_refuses_a_changed_body(app, world, receiver):
+    readme = (ROOT / "plugins" / "webhooks" / "README.md").read_text(encoding="utf-8")
+    example = readme.split("### Verifying it")[1].split("```python\n")[1].split("```")[0]
+    namespace = {}
+    exec(example, namespace)  # noqa: S102 - the documented code, run as a receiver would
+    register(app, world)
+    deliver(app)
+    [request] = receiver.requests
+    assert namespace["verify"](SECRET, request.headers, request.body)
+    changed = request.body.replace(b'"dose_number":1', b'"dose_number":2')
+    assert changed != request.body and not namespace["verify"](SECRET, request.headers, changed)
+
+
 def test_a_shipment_dispatched_then_received_after_an_excursion_is_posted_in_that_order(app, world, receiver):
     with app.app_context():
         national, site = db.session.get(Location, world.national_id), db.session.get(Location, world.site_id)
