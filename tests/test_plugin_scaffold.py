@@ -156,6 +156,15 @@ def test_installed_it_is_loaded_through_its_entry_point_and_its_own_test_passes(
     assert "4 passed" in tested.stdout
 
 
+
+def test_its_tests_without_a_vaxchain_checkout_say_what_is_missing(project):
+    tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
+                            capture_output=True, text=True, timeout=60, env=environment(PYTHONPATH=""))
+
+    assert tested.returncode != 0
+    assert "vaxchain's test fixtures were not found: run the tests with a vaxchain checkout on the path" in (
+        tested.stdout + tested.stderr)
+
 # --- refused -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, reason", [
