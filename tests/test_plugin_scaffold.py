@@ -50,6 +50,14 @@ def environment(**extra):
     return {**kept, **extra}
 
 
+def run_plugin_tests(project, env):
+    # the plugin's tests need no pytest plugin of the environment: loading them all (hypothesis, playwright,
+    # schemathesis, ...) took seconds of each run
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
+                          capture_output=True, text=True, timeout=180,
+                          env={**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+
+
 def setuptools_builds_wheels():
     # setuptools builds wheels by itself from 70.1 on; before, only with the `wheel` package, which a fresh
     # Python 3.11 venv (CI's) does not have
@@ -145,8 +153,7 @@ def test_installed_it_is_loaded_through_its_entry_point_and_its_own_test_passes(
     # both at once: each spends seconds importing vaxchain
     listing = subprocess.Popen(["vaxchain", "plugins"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**env, "VAXCHAIN_INSTANCE_PATH": str(tmp_path / "instance")})
-    tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
-                            capture_output=True, text=True, timeout=180, env=env)
+    tested = run_plugin_tests(project, env)
     listed, listing_errors = listing.communicate(timeout=60)
 
     assert listing.returncode == 0, listing_errors
@@ -158,8 +165,7 @@ def test_installed_it_is_loaded_through_its_entry_point_and_its_own_test_passes(
 
 
 def test_its_tests_without_a_vaxchain_checkout_say_what_is_missing(project):
-    tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
-                            capture_output=True, text=True, timeout=60, env=environment(PYTHONPATH=""))
+    tested = run_plugin_tests(project, environment(PYTHONPATH=""))
 
     assert tested.returncode != 0
     assert "vaxchain's test fixtures were not found: run the tests with a vaxchain checkout on the path" in (
