@@ -102,3 +102,14 @@ def test_the_docs_index_links_every_role_guide():
     index = (ROOT / "docs" / "README.md").read_text(encoding="utf-8")
     missing = [name for name in ROLE_GUIDES if f"]({name})" not in index]
     assert missing == [], f"docs/README.md does not link: {missing}"
+
+
+def heading_levels(text):
+    return [len(marks) for marks in re.findall(r"^(#+) ", prose(text), re.M)]
+
+
+def test_both_parts_of_each_role_guide_have_the_same_sections():
+    for name in ROLE_GUIDES:
+        vietnamese, english = halves(name)
+        assert heading_levels(vietnamese)[1:] == heading_levels(english), \
+            f"docs/{name}: the English part's sections differ from the Vietnamese part's"
