@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core import plugins
-from core.access import EVERYWHERE, location_scope, roles_required
+from core.access import EVERYWHERE, allowed, location_scope, roles_required
 from core.api import API_PREFIX
 from core.clock import LOCAL_ZONE, local_today
 from core.db import db
@@ -36,6 +36,8 @@ from modules.warehouse.forms import (
 from modules.warehouse.models import Hold, Move
 from modules.warehouse.pages import field_error, location_choices, place_in_scope, scope_ids
 from reports.excel import MIMETYPE, xlsx_bytes
+
+LABELS = "api.lots.lot_labels"  # the lot's labels (PDF): the page offers them to whom that endpoint lets in
 
 bp = Blueprint("warehouse", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/warehouse")
@@ -299,7 +301,7 @@ def render_lot(lot, status_form, recall_form, status=200, release_forms=None):
         status_form=status_form, recall_form=recall_form,
         can_manage=current_user.has_role(WAREHOUSE_MANAGER) and services.lot_within(lot, scope),
         recallable=RECALLED in TRANSITIONS[lot.status],
-        labels_url=f"{API_PREFIX}/lots/{lot.id}/labels.pdf"), status
+        labels_url=f"{API_PREFIX}/lots/{lot.id}/labels.pdf" if allowed(LABELS, current_user) else None), status
 
 
 def recipients(lot, scope):

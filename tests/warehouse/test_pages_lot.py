@@ -164,11 +164,19 @@ def test_rows_of_an_implementation_ignoring_the_scope_stay_within_it(make_app):
 
 
 def test_the_label_link_points_to_the_labels_pdf(client, world):
-    log_in(client, "pxa")
+    log_in(client, "kho_a")
     page = client.get(f"/lots/{world.lots['AZ-A1']}").get_data(as_text=True)
     form = re.search(r'<form method="get" action="([^"]+)"[^>]*id="labels-form">(.*?)</form>', page, re.S)
     assert form.group(1) == f"/api/v1/lots/{world.lots['AZ-A1']}/labels.pdf"
     assert 'name="count"' in form.group(2) and 'value="a4"' in form.group(2) and 'value="thermal"' in form.group(2)
+    assert client.get(form.group(1), query_string={"count": 1}).mimetype == "application/pdf"
+
+
+def test_labels_are_not_offered_to_whom_cannot_print_them(client, world):
+    log_in(client, "pxa")  # site staff: the labels' endpoint answers them 403
+    page = client.get(f"/lots/{world.lots['AZ-A1']}").get_data(as_text=True)
+    assert 'id="labels-form"' not in page
+    assert client.get(f"/api/v1/lots/{world.lots['AZ-A1']}/labels.pdf").status_code == 403
 
 
 def test_a_manager_quarantines_a_lot_with_a_reason(app, client, world):
