@@ -160,7 +160,8 @@ def _split(line, separator):
 
 
 def _rows(lines, layout):
-    """``(line number, moment match, °C)`` of every reading; event rows without a temperature are skipped."""
+    """``(line number, date parts, time of day, date and time text, °C)`` of every reading; event rows without a
+    temperature are skipped."""
     rows = []
     for number, line in enumerate(lines, start=layout.header_line + 1):
         line = line.rstrip("\r\n")
@@ -174,24 +175,33 @@ def _rows(lines, layout):
         if moment is None:
             raise _line_error(number, _("%(value)s is not a date and time as HOBOware writes them (such as "
                                         "11/26/26 08:30:00 AM).", value=_shown(text)))
-        if not _valid_time(moment):
+        clock = _clock(moment)
+        if clock is None:
             raise _line_error(number, _("%(value)s is not a valid time.", value=moment.group(0)))
         temperature = _cell(fields, layout.temperature)
         if not temperature:
             if _is_event(fields, layout):
                 continue
             raise _line_error(number, _("the temperature is missing."))
-        rows.append((number, moment, _celsius(temperature, layout.fahrenheit, number)))
+        parts = (moment["a"], moment["b"], moment["c"])
+        rows.append((number, parts, clock, moment.group(0), _celsius(temperature, layout.fahrenheit, number)))
         if len(rows) > MAX_READINGS:  # one more than allowed is enough for the upload to be refused
             break
     return rows
 
 
-def _valid_time(moment):
+def _clock(moment):
+    """The time of day as a timedelta since midnight, or None when there is no such time."""
     hour, minute, second = int(moment["hour"]), int(moment["minute"]), int(moment["second"] or 0)
-    if moment["half"] and not 1 <= hour <= 12:
-        return False
-    return hour <= 23 and minute <= 59 and second <= 59
+    if moment["half"]:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if moment["half"].lower() == "pm" else 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    fraction = moment["fraction"]
+    return timedelta(hours=hour, minutes=minute, seconds=second,
+                     microseconds=int(fraction[:6].ljust(6, "0")) if fraction else 0)
 
 
 def _cell(fields, index):
@@ -217,76 +227,62 @@ def _celsius(text, fahrenheit, number):
 
 
 def _readings(rows, layout):
-    order = _date_order(rows)
+    dates = _date_order(rows)
+    offset = layout.zone.utcoffset(None)
     readings = []
     previous = None
-    for number, moment, celsius in rows:
-        at = _moment(moment, order, layout.zone)
-        if previous is not None and at <= previous[1]:
+    for number, parts, clock, text, celsius in rows:
+        local = dates[parts] + clock
+        if previous is not None and local <= previous[1]:
             raise _line_error(number, _("%(value)s is not after the reading on line %(previous)d: readings must "
-                                        "be in time order, without repeats.", value=moment.group(0),
-                                        previous=previous[0]))
-        readings.append(Reading(at, celsius))
-        previous = number, at
+                                        "be in time order, without repeats.", value=text, previous=previous[0]))
+        readings.append(Reading((local - offset).replace(tzinfo=UTC), celsius))
+        previous = number, local
     return readings
 
 
 def _date_order(rows):
-    """The date order in which every date exists and is past, times run forward, and the log is the shortest."""
-    fits = []
+    """``{date parts: midnight}`` in the date order in which every date exists and is past, times run forward,
+    and the log is the shortest. Works on runs of rows sharing a date: within one, times run forward or not
+    whatever the order."""
+    runs = [rows[0][1]]
+    for row in rows:
+        if row[1] != runs[-1]:
+            runs.append(row[1])
     latest = datetime.now() + timedelta(days=1)  # a logger's readings are in the past, whatever its zone
+    fits = []
     for order in _ORDERS:
-        moments = [_naive(moment, order) for _number, moment, _celsius in rows]
-        if None in moments or moments[-1] > latest:
+        dates = {parts: _date(parts, order) for parts in set(runs)}
+        if None in dates.values() or dates[runs[-1]] > latest:
             continue
-        forward = all(earlier < later for earlier, later in zip(moments, moments[1:], strict=False))
-        fits.append((not forward, moments[-1] - moments[0], order, moments[0]))
+        forward = all(dates[earlier] < dates[later] for earlier, later in zip(runs, runs[1:], strict=False))
+        span = dates[rows[-1][1]] + rows[-1][2] - dates[rows[0][1]] - rows[0][2]
+        fits.append((not forward, span, dates[rows[0][1]], dates))
     if not fits:
-        number, moment, _celsius = next(row for row in rows if all(_naive(row[1], order) is None for order in _ORDERS))
+        number, _parts, _clock, text, _celsius = next(
+            row for row in rows if all(_date(row[1], order) is None for order in _ORDERS))
         raise _line_error(number, _("%(value)s is not a date in any order HOBOware writes (month/day/year, "
-                                    "day/month/year or year/month/day).", value=moment.group(0)))
+                                    "day/month/year or year/month/day).", value=text))
     fits.sort(key=lambda fit: fit[:2])
     best = fits[0]
-    if any(fit[:2] == best[:2] and fit[3] != best[3] for fit in fits[1:]):
+    if any(fit[:2] == best[:2] and fit[2] != best[2] for fit in fits[1:]):
         raise LoggerFileError(_("The dates of the HOBOware file (%(first)s to %(last)s) can be read in more than "
                                 "one order (month/day/year, day/month/year): choose the year/month/day date format "
                                 "with a four-digit year in HOBOware's preferences and export the file again.",
-                                first=_date_text(rows[0][1]), last=_date_text(rows[-1][1])))
-    return best[2]
+                                first=rows[0][3].split()[0], last=rows[-1][3].split()[0]))
+    return best[3]
 
 
-def _date_text(moment):
-    return moment.group(0).split()[0]
-
-
-def _naive(moment, order):
-    """The moment without its zone, the date read in ``order``; None when there is no such date or time."""
-    parts = dict(zip(order, (moment["a"], moment["b"], moment["c"]), strict=True))
-    year, month, day = parts["y"], int(parts["m"]), int(parts["d"])
-    if len(year) == 2:
-        year = 2000 + int(year)  # loggers' clocks start in this century
-    elif len(year) == 4:
-        year = int(year)
-    else:
+def _date(parts, order):
+    """Midnight of the date ``parts`` in ``order`` ("mdy"...), or None when there is no such date."""
+    named = dict(zip(order, parts, strict=True))
+    year, month, day = named["y"], named["m"], named["d"]
+    if len(month) > 2 or len(day) > 2 or len(year) not in (2, 4):
         return None
-    if len(parts["m"]) > 2 or len(parts["d"]) > 2:
-        return None
-    hour, minute, second = int(moment["hour"]), int(moment["minute"]), int(moment["second"] or 0)
-    if moment["half"]:
-        if not 1 <= hour <= 12:
-            return None
-        hour = hour % 12 + (12 if moment["half"].lower() == "pm" else 0)
-    fraction = moment["fraction"]
-    microsecond = int(fraction[:6].ljust(6, "0")) if fraction else 0
     try:
-        return datetime(year, month, day, hour, minute, second, microsecond)
+        return datetime(int(year) + (2000 if len(year) == 2 else 0), int(month), int(day))  # loggers of this century
     except ValueError:
         return None
-
-
-def _moment(moment, order, zone):
-    naive = _naive(moment, order)
-    return naive.replace(tzinfo=zone).astimezone(UTC)
 
 
 def _line_error(number, problem):
