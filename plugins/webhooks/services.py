@@ -5,6 +5,7 @@ at all (no statement) when no endpoint wants that event. The worker (:func:`deli
 deliveries one at a time, oldest first: a later event never overtakes an earlier one that is waiting for a
 retry, so a receiver sees events in the order they happened (save those given up as failed).
 """
+import itertools
 import json
 import logging
 import uuid
@@ -13,7 +14,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from core import audit
 from core.db import db, utcnow
@@ -29,7 +30,7 @@ RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30
                 timedelta(hours=6), timedelta(hours=12), timedelta(hours=24), timedelta(hours=24))
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 GONE = 410  # the receiver wants no more: failed at once, not retried
-LEASE_MARGIN = timedelta(seconds=60)  # a claimed delivery is left alone for its timeout and this much
+LEASE_MARGIN = timedelta(seconds=60)  # claimed deliveries are left alone for their timeouts and this much
 REMOVED_ENDPOINT = "endpoint no longer in VAXCHAIN_WEBHOOKS"
 log = logging.getLogger(__name__)
 
@@ -74,65 +75,108 @@ class Due:
     attempts: int
 
 
+BATCH = 50  # deliveries of one endpoint claimed, sent and recorded together (one commit, not three each)
+
+
 def deliver_due(stop=lambda: False):
     """Send what is due, endpoint by endpoint, each oldest first, until nothing is due or ``stop()`` says so.
-    Commits after each step: no transaction stays open while a receiver answers."""
+    No transaction stays open while a receiver answers."""
     webhooks, report = configured(), Report()
     report.failed += fail_removed_endpoints(webhooks.by_url)
     for endpoint in webhooks.endpoints:
         while not stop():
-            due = next_due(endpoint.url)
-            if due is None or not claim(due, endpoint):
+            batch = claim_due(endpoint)
+            if not batch or not send(endpoint, batch, report, stop):
                 break
-            outcome = sending.post(endpoint, due.event_id, due.body.encode("utf-8"))
-            record(due, outcome, report)
     return report
 
 
-def next_due(url):
-    """The endpoint's oldest pending delivery if its time has come, else ``None`` (the later ones wait)."""
-    row = db.session.execute(
+def claim_due(endpoint):
+    """The endpoint's oldest pending deliveries, up to :data:`BATCH` and up to the first one not yet due (the
+    later ones wait behind it), claimed: their next attempt moves past the time sending them all may take, so
+    that another worker leaves them alone. Empty if none is due or another worker claimed them first."""
+    now = utcnow()
+    rows = db.session.execute(
         select(WebhooksDelivery.id, WebhooksDelivery.event_id, WebhooksDelivery.body, WebhooksDelivery.attempts,
                WebhooksDelivery.next_attempt_at)
-        .where(WebhooksDelivery.url == url, WebhooksDelivery.status == PENDING)
-        .order_by(WebhooksDelivery.id).limit(1)).first()
-    db.session.commit()
-    if row is None or row.next_attempt_at > utcnow():
-        return None
-    return Due(row.id, row.event_id, row.body, row.attempts)
-
-
-def claim(due, endpoint):
-    """Count the attempt and keep other workers off the delivery while it is sent (its next attempt moves past
-    the request's timeout); ``False`` if another worker took it first."""
-    lease = utcnow() + timedelta(seconds=endpoint.timeout) + LEASE_MARGIN
+        .where(WebhooksDelivery.url == endpoint.url, WebhooksDelivery.status == PENDING)
+        .order_by(WebhooksDelivery.id).limit(BATCH)).all()
+    due = [Due(row.id, row.event_id, row.body, row.attempts)
+           for row in itertools.takewhile(lambda row: row.next_attempt_at <= now, rows)]
+    lease = now + timedelta(seconds=endpoint.timeout) * len(due) + LEASE_MARGIN
     taken = db.session.execute(
         update(WebhooksDelivery)
-        .where(WebhooksDelivery.id == due.id, WebhooksDelivery.status == PENDING,
-               WebhooksDelivery.attempts == due.attempts)
-        .values(attempts=WebhooksDelivery.attempts + 1, next_attempt_at=lease)
-        .execution_options(synchronize_session=False)).rowcount
+        .where(WebhooksDelivery.id.in_([delivery.id for delivery in due]), WebhooksDelivery.status == PENDING,
+               WebhooksDelivery.next_attempt_at <= now)
+        .values(next_attempt_at=lease).execution_options(synchronize_session=False)).rowcount if due else 0
+    if taken != len(due):
+        db.session.rollback()
+        return []
     db.session.commit()
-    return taken == 1
+    return due
 
 
-def record(due, outcome, report):
-    """Log the attempt and decide: delivered, tried again after the schedule's delay, or failed."""
-    now, attempt = utcnow(), due.attempts + 1
+def send(endpoint, batch, report, stop):
+    """POST the claimed deliveries in order, up to the first to be retried later (the rest wait behind it) or
+    until ``stop()``; record the attempts made and give the others back. True if all were sent for good."""
+    results = []
+    for due in batch:
+        if stop():
+            break
+        started = utcnow()
+        outcome = sending.post(endpoint, due.event_id, due.body.encode("utf-8"))
+        results.append((due, started, outcome))
+        if verdict(due, outcome) == PENDING:
+            break
+    record(results, report)
+    give_back(batch[len(results):])
+    db.session.commit()
+    return len(results) == len(batch) and all(verdict(due, outcome) != PENDING for due, _at, outcome in results)
+
+
+def verdict(due, outcome):
+    """The delivery's status after this attempt: delivered on a 2xx; failed on 410 Gone or when the schedule
+    is spent; else pending, to be retried."""
     if outcome.delivered:
-        values = {"status": DELIVERED, "next_attempt_at": None, "delivered_at": now}
-        report.delivered += 1
-    elif outcome.http_status == GONE or attempt >= MAX_ATTEMPTS:
-        values = {"status": FAILED, "next_attempt_at": None}
-        report.failed += 1
-    else:
-        values = {"status": PENDING, "next_attempt_at": now + RETRY_DELAYS[attempt - 1]}
-        report.retried += 1
-    db.session.execute(update(WebhooksDelivery).where(WebhooksDelivery.id == due.id).values(values)
-                       .execution_options(synchronize_session=False))
-    db.session.add(WebhooksAttempt(delivery_id=due.id, at=now, http_status=outcome.http_status,
-                                   error=outcome.error, duration_ms=outcome.duration_ms))
-    db.session.commit()
+        return DELIVERED
+    if outcome.http_status == GONE or due.attempts + 1 >= MAX_ATTEMPTS:
+        return FAILED
+    return PENDING
+
+
+UPDATE_DELIVERY = (update(WebhooksDelivery.__table__).where(WebhooksDelivery.id == bindparam("delivery_id"))
+                   .values(status=bindparam("new_status"), attempts=bindparam("new_attempts"),
+                           next_attempt_at=bindparam("next_at"), delivered_at=bindparam("done_at")))
+
+
+def record(results, report):
+    """Log each attempt and set its delivery's status; one to retry waits the schedule's next delay."""
+    changes, attempts = [], []
+    for due, started, outcome in results:
+        now, status = utcnow(), verdict(due, outcome)
+        change = {"delivery_id": due.id, "new_status": status, "new_attempts": due.attempts + 1, "next_at": None,
+                  "done_at": None}
+        if status == DELIVERED:
+            change["done_at"] = now
+            report.delivered += 1
+        elif status == FAILED:
+            report.failed += 1
+        else:
+            change["next_at"] = now + RETRY_DELAYS[due.attempts]
+            report.retried += 1
+        changes.append(change)
+        attempts.append({"delivery_id": due.id, "at": started, "http_status": outcome.http_status,
+                         "error": outcome.error, "duration_ms": outcome.duration_ms})
+    if changes:
+        db.session.execute(UPDATE_DELIVERY, changes)
+        db.session.execute(insert(WebhooksAttempt.__table__), attempts)
+
+
+def give_back(deliveries):
+    """Claimed deliveries not sent: due again at once (still behind the one that failed, if one did)."""
+    if deliveries:
+        db.session.execute(update(WebhooksDelivery).where(WebhooksDelivery.id.in_([d.id for d in deliveries]))
+                           .values(next_attempt_at=utcnow()).execution_options(synchronize_session=False))
 
 
 def fail_removed_endpoints(configured_urls):

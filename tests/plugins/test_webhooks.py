@@ -450,6 +450,18 @@ def test_after_the_schedule_is_spent_the_delivery_fails(app, world, receiver, cl
     assert len(receiver.requests) == 9
 
 
+def test_deliveries_claimed_by_a_worker_that_died_are_sent_once_their_lease_runs_out(app, world, receiver, clock):
+    register(app, world)
+    with app.app_context():
+        [claimed] = services.claim_due(services.configured().endpoints[0])  # a worker killed right after this
+    deliver(app)
+    assert receiver.requests == []  # another worker leaves it alone while it may still be on its way
+    clock.advance(timedelta(seconds=1) + services.LEASE_MARGIN)  # the endpoint's 1 s timeout, and the margin
+    deliver(app)
+    assert [body["id"] for body in receiver.bodies()] == [claimed.event_id]
+    assert deliveries(app) == [("injection.registered", DELIVERED, 1)]
+
+
 def test_410_gone_fails_the_delivery_at_once(app, world, receiver):
     receiver.answers.append(410)
     register(app, world)
