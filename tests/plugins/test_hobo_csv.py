@@ -26,6 +26,7 @@ from modules.transport.temperature import LoggerFileError
 from plugins import hobo_csv
 from plugins.hobo_csv.reader import read_hobo_csv
 from tests.conftest import csrf_token
+from tests.hostile import corpus
 from tests.transport import test_pages
 
 FILES = Path(__file__).resolve().parent / "hobo_csv"
@@ -169,6 +170,11 @@ def test_files_of_other_loggers_are_left_to_the_next_reader():
     assert read_hobo_csv(b"PK\x03\x04\x14\x00\x06\x00") is None  # an Excel workbook
     assert read_hobo_csv(b"%PDF-1.7\n") is None
     assert read_hobo_csv(b"") is None
+
+
+@pytest.mark.parametrize("name", sorted(corpus.FILES))
+def test_hostile_files_are_left_to_the_next_reader(name):
+    assert read_hobo_csv(corpus.content(name)) is None  # zip bombs, workbooks, PDFs, NUL bytes, an 8 MB line...
 
 
 @pytest.mark.parametrize("line, celsius", [
