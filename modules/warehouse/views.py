@@ -46,12 +46,16 @@ READERS = (WAREHOUSE_MANAGER, LOGISTICS_OFFICER, SITE_STAFF, VIEWER)
 OPERATORS = (WAREHOUSE_MANAGER, SITE_STAFF)
 MOVES_PAGE = 50
 RECIPIENTS_SHOWN = 50
-KIND_LABELS = {
+KIND_LABELS = {  # every kind of operation that posts moves (ledger.post's ``kind``), in any module
     "receipt": _l("Receipt"),
     "transfer": _l("Transfer"),
     "adjustment": _l("Adjustment"),
     "wastage": _l("Wastage"),
     "count": _l("Stock count"),
+    "dispatch": _l("Dispatch"),
+    "shipment_receipt": _l("Shipment receipt"),
+    "rejection": _l("Rejected at receipt"),
+    "injection": _l("Issued for injection"),
     "reversal": _l("Reversal"),
 }
 REASON_LABELS = {**services.REASONS, "count": _l("Stock count")}

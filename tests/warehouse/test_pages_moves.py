@@ -1,6 +1,8 @@
 """The move history page: filters, strict dd/mm/yyyy dates, keyset pages newest first, scope."""
+import ast
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +112,26 @@ def test_the_next_page_keeps_the_filters(client, world, monkeypatch):
     page = client.get("/moves?kind=receipt").get_data(as_text=True)
     link = re.search(r'href="(/moves\?before=\d+[^"]*)"', page).group(1)
     assert "kind=receipt" in link
+
+
+def kinds_posted():
+    """The kinds of operation the modules' code posts to the ledger: ``ledger.post(moves, "kind", ...)``."""
+    kinds = set()
+    for path in (Path(__file__).resolve().parents[2] / "modules").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "post"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "ledger"
+                    and len(node.args) > 1 and isinstance(node.args[1], ast.Constant)):
+                kinds.add(node.args[1].value)
+    return kinds
+
+
+def test_every_kind_of_move_has_a_label_and_a_filter_option(client, world):
+    posted = kinds_posted()
+    assert {"receipt", "dispatch", "shipment_receipt", "rejection", "injection"} <= posted
+    assert posted - set(views.KIND_LABELS) == set()
+
+    log_in(client, "qg")
+    page = client.get("/moves").get_data(as_text=True)
+    for kind in ("dispatch", "shipment_receipt", "rejection", "injection"):
+        assert f'<option value="{kind}">' in page
