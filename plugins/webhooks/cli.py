@@ -22,6 +22,9 @@ def deliver_command(once, interval):
 
     Without --once it runs until SIGTERM or Ctrl-C, which let the request being sent finish first.
     """
+    removed = services.fail_removed_endpoints()
+    if removed:
+        click.echo(f"Webhooks: {removed} pending deliveries failed: {services.REMOVED_ENDPOINT}.")
     if once:
         show(services.deliver_due())
         return

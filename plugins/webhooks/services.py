@@ -81,9 +81,8 @@ BATCH = 50  # deliveries of one endpoint claimed, sent and recorded together (on
 def deliver_due(stop=lambda: False):
     """Send what is due, endpoint by endpoint, each oldest first, until nothing is due or ``stop()`` says so.
     No transaction stays open while a receiver answers."""
-    webhooks, report = configured(), Report()
-    report.failed += fail_removed_endpoints(webhooks.by_url)
-    for endpoint in webhooks.endpoints:
+    report = Report()
+    for endpoint in configured().endpoints:
         while not stop():
             batch = claim_due(endpoint)
             if not batch or not send(endpoint, batch, report, stop):
@@ -179,11 +178,11 @@ def give_back(deliveries):
                            .values(next_attempt_at=utcnow()).execution_options(synchronize_session=False))
 
 
-def fail_removed_endpoints(configured_urls):
-    """Give up the pending deliveries to URLs no longer configured (their secret is gone); logged as an attempt
-    with the reason. Returns how many."""
+def fail_removed_endpoints():
+    """Give up the pending deliveries to URLs no longer configured (their secret is gone), each logged as an
+    attempt with the reason; returns how many. The worker does it as it starts: the endpoints are read then."""
     orphans = db.session.scalars(select(WebhooksDelivery.id).where(
-        WebhooksDelivery.status == PENDING, WebhooksDelivery.url.not_in(list(configured_urls)))).all()
+        WebhooksDelivery.status == PENDING, WebhooksDelivery.url.not_in(list(configured().urls)))).all()
     if orphans:
         now = utcnow()
         db.session.execute(update(WebhooksDelivery).where(WebhooksDelivery.id.in_(orphans))
@@ -227,5 +226,8 @@ def retry_now(delivery, user=None):
     """Put a failed delivery back in the queue, due now: the first of its endpoint's to go. The caller commits."""
     if delivery.status != FAILED:
         raise ConflictError(_("Only a failed delivery can be sent again."), "delivery", "not_failed")
+    if delivery.url not in configured().urls:
+        raise ConflictError(_("%(url)s is no longer a configured endpoint (VAXCHAIN_WEBHOOKS).", url=delivery.url),
+                            "delivery", "endpoint_removed")
     delivery.status, delivery.next_attempt_at = PENDING, utcnow()
     audit.record("webhooks.retry", delivery, user=user, details={"event": delivery.event_id, "url": delivery.url})

@@ -42,8 +42,8 @@ class Webhooks:
     endpoints: tuple
 
     @property
-    def by_url(self):
-        return {endpoint.url: endpoint for endpoint in self.endpoints}
+    def urls(self):
+        return frozenset(endpoint.url for endpoint in self.endpoints)
 
     def subscribers(self, event_type):
         return [endpoint.url for endpoint in self.endpoints if event_type in endpoint.events]

@@ -40,11 +40,12 @@ from modules.warehouse.models import Location
 from plugins import webhooks
 from plugins.webhooks import sending, services
 from plugins.webhooks.models import DELIVERED, FAILED, PENDING, WebhooksAttempt, WebhooksDelivery
-from tests.conftest import VaxchainCliRunner, csrf_token
+from tests.conftest import VaxchainCliRunner, csrf_token, log_in
 from tests.transport.test_api import bearer
 from tests.warehouse.helpers import build_tree, receive_lot, user_at, vaccine_with_gtin
 
 ROOT = Path(__file__).resolve().parents[2]
+VAXCHAIN = (sys.executable, "-c", "from core.cli import main; main()")  # the `vaxchain` command, in this Python
 # 32 random bytes, as an operator would make them (README.md); the receiver below holds the same secret.
 SECRET = "whsec_" + base64.b64encode(bytes(range(7, 39))).decode()
 ALL_EVENTS = ["injection.registered", "shipment.dispatched", "shipment.received", "shipment.temperature_excursion"]
@@ -239,6 +240,19 @@ def test_it_is_registered_as_a_plugin_with_its_own_tables_matching_its_models(ap
 def test_a_bad_setting_stops_the_start_up_naming_the_entry_and_the_reason(make_app, setting, message):
     with pytest.raises(ConfigError, match=message):
         make_app(plugins=plugin(), VAXCHAIN_WEBHOOKS=setting.replace("%s", SECRET))
+
+
+def test_the_command_line_refuses_to_start_on_a_bad_setting_with_one_line(tmp_path):
+    environment = {**os.environ, "VAXCHAIN_INSTANCE_PATH": str(tmp_path), "VAXCHAIN_WEBHOOKS": json.dumps(
+        [{"url": "https://his.example.vn/in", "secret": SECRET, "events": ["injection.created"]}])}
+    if not installed_through_the_entry_point():
+        environment["VAXCHAIN_PLUGINS"] = "plugins.webhooks"
+    result = subprocess.run([*VAXCHAIN, "plugins"], cwd=ROOT, env=environment, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "Error: VAXCHAIN_WEBHOOKS[0].events: unknown event 'injection.created' (known: injection.registered, "
+        "shipment.dispatched, shipment.received, shipment.temperature_excursion)"]
 
 
 def test_the_signature_is_the_standard_webhooks_reference_vector():
@@ -469,12 +483,22 @@ def test_410_gone_fails_the_delivery_at_once(app, world, receiver):
     assert deliveries(app) == [("injection.registered", FAILED, 1)] and attempts(app) == [(410, None)]
 
 
-def test_deliveries_to_an_endpoint_no_longer_configured_fail_naming_why(app, make_app, world, receiver):
+def test_deliveries_to_an_endpoint_no_longer_configured_fail_naming_why_and_cannot_be_sent_again(
+        app, make_app, world, receiver, make_user):
     register(app, world)
     moved = make_app(plugins=plugin(), VAXCHAIN_WEBHOOKS=endpoint_setting("https://new.example.vn/in"))
-    deliver(moved)
+    assert "1 pending deliveries failed: endpoint no longer in VAXCHAIN_WEBHOOKS" in deliver(moved)
     assert receiver.requests == [] and deliveries(app) == [("injection.registered", FAILED, 0)]
     assert attempts(app) == [(None, services.REMOVED_ENDPOINT)]
+
+    client = moved.test_client()
+    log_in(client, make_user(roles.ADMIN))
+    with app.app_context():
+        failed_id = db.session.scalar(select(WebhooksDelivery.id))
+    client.post(f"/admin/webhooks/{failed_id}/retry", data={"csrf_token": csrf_token(client, "/admin/webhooks/")})
+    page = client.get("/admin/webhooks/").get_data(as_text=True)
+    assert f"{receiver.url} không còn là địa chỉ nhận được cấu hình (VAXCHAIN_WEBHOOKS)." in page
+    assert deliveries(app) == [("injection.registered", FAILED, 0)]
 
 
 # --- The delivery log page ------------------------------------------------------------------------------------
@@ -547,9 +571,8 @@ def test_the_worker_keeps_delivering_until_sigterm_then_stops_cleanly(app, world
                    "VAXCHAIN_WEBHOOKS": endpoint_setting(receiver.url)}
     if not installed_through_the_entry_point():
         environment["VAXCHAIN_PLUGINS"] = "plugins.webhooks"
-    worker = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "webhooks", "deliver",
-                               "--interval", "0.2"], cwd=ROOT, env=environment, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    worker = subprocess.Popen([*VAXCHAIN, "webhooks", "deliver", "--interval", "0.2"], cwd=ROOT, env=environment,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 30
         while not receiver.requests and time.monotonic() < deadline and worker.poll() is None:
