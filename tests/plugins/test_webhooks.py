@@ -281,9 +281,10 @@ def test_a_registration_is_posted_signed_once_the_worker_runs(app, world, receiv
     assert body["data"] == {
         "injection_id": registered["id"], "person_id": registered["person_id"],
         "site": {"id": world.site_id, "code": "DT-PX", "name": "Trạm Y tế phường Phúc Xá"},
-        "vaccine": {"code": "VEROCELL", "name": body["data"]["vaccine"]["name"]},
-        "lot": {"number": "VC1", "expiry": body["data"]["lot"]["expiry"]}, "dose_number": 1,
+        "vaccine": {"code": "VEROCELL", "name": "Vero Cell"},
+        "lot": {"number": "VC1", "expiry": (local_today() + timedelta(days=365)).isoformat()}, "dose_number": 1,
         "injected_at": body["data"]["injected_at"]}
+    assert abs(datetime.fromisoformat(body["data"]["injected_at"]) - utcnow()) < timedelta(minutes=1)
     assert "Lan" not in request.body.decode() and LAN["national_id"] not in request.body.decode()
     assert deliveries(app) == [("injection.registered", DELIVERED, 1)] and attempts(app) == [(200, None)]
     assert "0 delivered" in deliver(app) and len(receiver.requests) == 1  # sent once
