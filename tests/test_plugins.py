@@ -230,8 +230,8 @@ def test_plugins_are_listed_core_first_then_modules_in_dependency_order_then_plu
 
     assert listing[0] == ("core", "core")
     assert listing[1:6] == [(name, "module") for name in MODULES_IN_ORDER]
-    assert sorted(listing[6:]) == [("cold_chain_report", "plugin"), ("login_journal", "plugin"),
-                                   ("reminder_outbox", "plugin")]
+    assert sorted(listing[6:]) == [("cold_chain_report", "plugin"), ("hobo_csv", "plugin"),
+                                   ("login_journal", "plugin"), ("reminder_outbox", "plugin"), ("webhooks", "plugin")]
 
 
 def test_hooks_run_in_the_order_plugins_are_listed(make_app):
@@ -263,7 +263,8 @@ def test_plugins_command_lists_core_modules_and_the_bundled_plugin_in_calling_or
     assert result.exit_code == 0, result.output
     names_and_kinds = [(name, kind) for name, kind, _hooks in plugins_listing(result.output)]
     assert names_and_kinds == ([("core", "core")] + [(name, "module") for name in MODULES_IN_ORDER]
-                               + [("reminder_outbox", "plugin"), ("login_journal", "plugin")])
+                               + [("webhooks", "plugin"), ("reminder_outbox", "plugin"), ("login_journal", "plugin"),
+                                  ("hobo_csv", "plugin")])
 
 
 def test_plugins_command_shows_the_hooks_each_implements(runner):
