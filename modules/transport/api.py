@@ -128,6 +128,10 @@ CREATE_REQUEST = {"type": "object", "required": ["origin", "destination", "lines
                       "driver": {"type": "string", "maxLength": MAX_DRIVER},
                       "cold_box": {"type": "string", "maxLength": MAX_TEXT},
                       "lines": {"type": "array", "minItems": 1, "maxItems": MAX_LINES, "items": REQUEST_LINE}}}
+DETAILS_REQUEST = {"type": "object", "additionalProperties": False, "minProperties": 1,
+                   "description": "Any of the transport details; a field left out stays as it is.",
+                   "properties": {name: CREATE_REQUEST["properties"][name]
+                                  for name in ("planned_date", "vehicle", "driver", "cold_box")}}
 RECEIPT_LINE = {"type": "object", "additionalProperties": False,
                 "description": "The shipment line (`line_id`, or `lot_id` when one line carries that lot); "
                                "accepted + rejected must equal the doses shipped.",
@@ -242,6 +246,25 @@ def shipment_list():
                             "state")
         query = query.where(Shipment.state == state)
     return jsonify(paginate(db.session, query, Shipment.id, shipment_json))
+
+
+# --- Transport details --------------------------------------------------------------------------------
+
+@api.endpoint("/shipments/<int:shipment_id>", methods=["PATCH"], roles=SHIPPERS,
+              summary="Before dispatch (draft or picked), fill in or correct how the shipment travels: its planned "
+                      "date, vehicle, driver and cold box, as the manifest prints them. Errors name the field.",
+              request_schema=DETAILS_REQUEST, response_schema=SHIPMENT_SCHEMA)
+def update_details(shipment_id):
+    shipment = acting_at(visible_shipment(shipment_id), "origin")
+    fields = Fields(json_body(), DETAILS_REQUEST["properties"])
+    details = {"planned_date": fields.date("planned_date"), "vehicle": fields.text("vehicle", longest=MAX_TEXT),
+               "driver": fields.text("driver", longest=MAX_DRIVER),
+               "cold_box": fields.text("cold_box", longest=MAX_TEXT)}
+    if all(value is None for value in details.values()):
+        raise bad_input("nothing_to_change", _("Give at least one of: %(fields)s.",
+                                               fields=", ".join(DETAILS_REQUEST["properties"])), None)
+    services.update_transport_details(shipment, **details, user=current_user)
+    return done(shipment_json(shipment))
 
 
 # --- Changing the pick --------------------------------------------------------------------------------

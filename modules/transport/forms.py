@@ -39,15 +39,20 @@ class ShipmentFilterForm(FilterForm):
     location = ChoiceField(_l("Location"))
 
 
-class ShipmentForm(FlaskForm):
-    lines_error = None  # an error about the lines as a whole (shown above them)
+class TransportDetailsForm(FlaskForm):
+    """How a shipment travels: given when it is created, filled in or corrected until it is dispatched."""
 
-    origin = ChoiceField(_l("From"), validators=[Required()], strict=False)
-    destination = ChoiceField(_l("To"), validators=[Required()], strict=False)
     planned_date = DayField(_l("Planned date (dd/mm/yyyy)"), validators=[Required()])
     vehicle = StringField(_l("Vehicle"), validators=[too_long(64)])
     driver = StringField(_l("Driver"), validators=[too_long(120)])
     cold_box = StringField(_l("Cold box or refrigerated truck"), validators=[too_long(64)])
+
+
+class ShipmentForm(TransportDetailsForm):
+    lines_error = None  # an error about the lines as a whole (shown above them)
+
+    origin = ChoiceField(_l("From"), validators=[Required()], strict=False)
+    destination = ChoiceField(_l("To"), validators=[Required()], strict=False)
     note = TextAreaField(_l("Note"), validators=[Length(max=NOTE_LENGTH, message=NOTE_TOO_LONG)])
 
 

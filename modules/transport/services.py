@@ -59,9 +59,10 @@ def create_shipment(origin, destination, requests, planned_date=None, vehicle=""
         raise ServiceError(_("The origin and the destination are the same."), "destination", "same_location")
     if not requests:
         raise ServiceError(_("A shipment needs at least one line."), "lines", "no_lines")
+    transport = checked_transport(vehicle=vehicle, driver=driver, cold_box=cold_box)
     shipment = Shipment(origin_id=origin.id, destination_id=destination.id, state=DRAFT,
-                        planned_date=planned_date or local_today(), vehicle=vehicle.strip(), driver=driver.strip(),
-                        cold_box=cold_box.strip(), note=note, created_by=user.id if user else None, number="")
+                        planned_date=planned_date or local_today(), note=note,
+                        created_by=user.id if user else None, number="", **transport)
     for index, request in enumerate(requests):
         try:
             shipment.lines.append(requested_line(request))
@@ -72,6 +73,39 @@ def create_shipment(origin, destination, requests, planned_date=None, vehicle=""
     shipment.number = f"VC-{shipment.created_at:%Y}-{shipment.id:06d}"
     audit.record("shipment.create", shipment, user=user, details={
         "number": shipment.number, "origin": origin.code, "destination": destination.code})
+    return shipment
+
+
+TRANSPORT_FIELDS = ("vehicle", "driver", "cold_box")
+
+
+def checked_transport(**given):
+    """``given`` transport texts (vehicle, driver, cold box) stripped, each within its column's length."""
+    checked = {}
+    for name, text in given.items():
+        longest = Shipment.__table__.c[name].type.length
+        checked[name] = text.strip()
+        if len(checked[name]) > longest:
+            raise ServiceError(_("At most %(n)d characters.", n=longest), name, "too_long")
+    return checked
+
+
+def update_transport_details(shipment, *, planned_date=None, vehicle=None, driver=None, cold_box=None, user=None):
+    """Fill in or correct how a shipment will travel, until it leaves (draft or picked): the fields given
+    (``None`` keeps a field as it is) are checked as at creation; the audit entry keeps the old and new values."""
+    require_state(shipment, DRAFT, PICKED)
+    given = {name: text for name, text in zip(TRANSPORT_FIELDS, (vehicle, driver, cold_box), strict=True)
+             if text is not None}
+    changes = checked_transport(**given)
+    if planned_date is not None:
+        changes["planned_date"] = planned_date
+    before = {name: getattr(shipment, name) for name in changes}
+    for name, value in changes.items():
+        setattr(shipment, name, value)
+    audit.record("shipment.details", shipment, user=user, details={
+        "number": shipment.number,
+        "changes": {name: [str(before[name]), str(value)] for name, value in changes.items()
+                    if before[name] != value}})
     return shipment
 
 

@@ -28,6 +28,7 @@ from modules.transport.forms import (
     ScanForm,
     ShipmentFilterForm,
     TemperatureForm,
+    TransportDetailsForm,
     line_rows,
     receive_form,
     receive_rows,
@@ -231,7 +232,8 @@ def shipment(shipment_id):
     return render_shipment(visible_shipment(shipment_id), TemperatureForm(formdata=None))
 
 
-def render_shipment(shipment, temperature_form, status=200, upload_error=None, repick_form=None):
+def render_shipment(shipment, temperature_form, status=200, upload_error=None, repick_form=None,
+                    details_form=None):
     scope = location_scope(current_user)
     at_origin = in_scope(shipment.origin_id, scope)
     at_destination = in_scope(shipment.destination_id, scope)
@@ -251,6 +253,8 @@ def render_shipment(shipment, temperature_form, status=200, upload_error=None, r
         "transport/shipment.html", shipment=shipment, action_form=ActionForm(formdata=None),
         temperature_form=temperature_form, upload_error=upload_error, report=report, chart=chart,
         repick_form=repick_form or RepickForm(formdata=None), badges=STATE_BADGES, manifest=manifest,
+        details_form=details_form or TransportDetailsForm(formdata=None, obj=shipment),
+        can_edit_details=shipper and shipment.state in (DRAFT, PICKED),
         can_dispatch=shipper and shipment.state == PICKED,
         can_repick=shipper and shipment.state == PICKED,
         can_cancel=shipper and shipment.state in (DRAFT, PICKED),
@@ -317,6 +321,34 @@ def repick(shipment_id):
     db.session.commit()
     flash(_("Shipment %(number)s: %(doses)s doses moved to lot %(lot)s.", number=shipment.number,
             doses=format_number(form.doses.data), lot=lot.lot_number), "success")
+    return redirect(url_for(".shipment", shipment_id=shipment.id))
+
+
+@bp.route("/shipments/<int:shipment_id>/details", methods=["POST"])
+@roles_required(*SHIPPERS)
+def details(shipment_id):
+    """Fill in or correct the vehicle, driver, cold box and planned date before dispatch."""
+    shipment = held_side(visible_shipment(shipment_id), "origin")
+    form = TransportDetailsForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            flash(_("The form expired: try again."), "error")
+        return render_shipment(shipment, TemperatureForm(formdata=None), 422, details_form=form)
+    try:
+        services.update_transport_details(shipment, planned_date=form.planned_date.data,
+                                          vehicle=form.vehicle.data or "", driver=form.driver.data or "",
+                                          cold_box=form.cold_box.data or "", user=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        target = form[error.field] if error.field in services.TRANSPORT_FIELDS else None
+        if target is not None:
+            target.errors = [*target.errors, error.message]
+        else:  # about the shipment (its state): the form is no longer shown
+            flash(error.message, "error")
+        return render_shipment(db.session.get(Shipment, shipment_id), TemperatureForm(formdata=None), 422,
+                               details_form=form)
+    db.session.commit()
+    flash(_("Shipment %(number)s: the transport details are saved.", number=shipment.number), "success")
     return redirect(url_for(".shipment", shipment_id=shipment.id))
 
 
