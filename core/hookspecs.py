@@ -286,8 +286,9 @@ def parse_temperature_log(data, filename):
 def temperature_excursion(shipment, report):
     """React to a temperature excursion found in a shipment's data-logger readings.
 
-    Called when the shipment is received with an excursion on record (its lots are then held at the
-    destination pending release), inside the receipt's transaction.
+    Called when the shipment is received with an excursion on record, or when a logger file uploaded after
+    the receipt shows one, inside that transaction, after its lots were held at the destination pending
+    release.
 
     :param shipment: the :class:`modules.transport.models.Shipment`.
     :param report: the :class:`modules.transport.temperature.TemperatureReport` (excursions, minutes

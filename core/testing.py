@@ -247,7 +247,7 @@ def runner(app):
 
 @pytest.fixture
 def make_user(app):
-    """Create a user with a role (password: ``PASSWORD``); returns its id."""
+    """Create a user with a role (password: ``PASSWORD``); returns its username."""
 
     def create(role, username=None, **kwargs):
         with app.app_context():
