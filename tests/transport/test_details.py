@@ -11,14 +11,13 @@ from sqlalchemy import select
 from core import roles
 from core.db import db
 from core.models import AuditEntry
-from core.service_errors import ConflictError
+from core.service_errors import ConflictError, ServiceError
 from core.tokens import create_token
 from modules.allocation import services as allocation
 from modules.allocation.models import MANUAL
 from modules.allocation.services import Destination
 from modules.transport import services
 from modules.transport.models import PICKED, Shipment
-from modules.warehouse.models import Move
 from tests.audit_coverage import assert_every_change_audited
 from tests.conftest import csrf_token, log_in
 from tests.reports.test_manifest import pdf_text
@@ -87,6 +86,7 @@ def test_the_page_fills_in_a_plan_shipments_details_and_the_manifest_prints_them
     log_in(client, "lo")
     page = client.get(f"/shipments/{world.shipment_id}").get_data(as_text=True)
     assert 'id="details-form"' in page and "Chi tiết vận chuyển" in page
+    assert f'value="{world.planned:%d/%m/%Y}"' in page  # the form starts from the shipment's details
     blank = client.get(f"/api/v1/shipments/{world.shipment_id}/manifest.pdf?lang=vi").data
     assert DRIVER not in pdf_text(blank, tmp_path)
 
@@ -201,15 +201,14 @@ def test_only_the_origins_shippers_change_the_details(app, world, who, status):
     assert details_of(app, world.shipment_id) == before
 
 
-def test_the_service_refuses_a_received_or_cancelled_shipment_and_moves_nothing(app, world):
+def test_the_service_refuses_a_cancelled_shipment(app, world):
     with app.app_context():
         shipment = db.session.get(Shipment, world.shipment_id)
         services.cancel(shipment)
-        moves = db.session.scalar(select(db.func.count()).select_from(Move))
         with pytest.raises(ConflictError) as refused:
             services.update_transport_details(shipment, vehicle=VEHICLE)
         assert (refused.value.field, refused.value.code) == ("state", "wrong_state")
-        assert shipment.vehicle == "" and db.session.scalar(select(db.func.count()).select_from(Move)) == moves
+        assert shipment.vehicle == ""
 
 
 def test_the_openapi_document_describes_the_patch(client):
@@ -217,3 +216,14 @@ def test_the_openapi_document_describes_the_patch(client):
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     assert set(schema["properties"]) == {"planned_date", "vehicle", "driver", "cold_box"}
     assert schema["additionalProperties"] is False
+
+
+def test_the_service_checks_the_lengths_as_at_creation_and_strips_the_text(app, world):
+    with app.app_context():
+        shipment = db.session.get(Shipment, world.shipment_id)
+        with pytest.raises(ServiceError) as refused:
+            services.update_transport_details(shipment, vehicle=VEHICLE, driver="Đ" * 121)
+        assert (refused.value.field, refused.value.code) == ("driver", "too_long")
+        assert shipment.vehicle == ""  # checked before anything changes
+        services.update_transport_details(shipment, cold_box=f" {COLD_BOX}\n")
+        assert (shipment.vehicle, shipment.cold_box) == ("", COLD_BOX)
