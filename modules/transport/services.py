@@ -99,13 +99,12 @@ def update_transport_details(shipment, *, planned_date=None, vehicle=None, drive
     changes = checked_transport(**given)
     if planned_date is not None:
         changes["planned_date"] = planned_date
-    before = {name: getattr(shipment, name) for name in changes}
-    for name, value in changes.items():
-        setattr(shipment, name, value)
-    audit.record("shipment.details", shipment, user=user, details={
-        "number": shipment.number,
-        "changes": {name: [str(before[name]), str(value)] for name, value in changes.items()
-                    if before[name] != value}})
+    changed = {name: [str(getattr(shipment, name)), str(value)] for name, value in changes.items()
+               if getattr(shipment, name) != value}
+    if changed:  # the same values saved again change nothing, and leave no entry
+        for name, value in changes.items():
+            setattr(shipment, name, value)
+        audit.record("shipment.details", shipment, user=user, details={"number": shipment.number, "changes": changed})
     return shipment
 
 

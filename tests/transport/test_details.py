@@ -171,6 +171,13 @@ def test_the_api_changes_only_the_fields_given_and_audits_the_change(app, world)
         assert_every_change_audited()
 
 
+def test_the_same_details_saved_again_change_nothing_and_leave_no_entry(app, world):
+    assert patch(app, world, {"vehicle": VEHICLE, "driver": DRIVER}).status_code == 200
+    again = patch(app, world, {"vehicle": VEHICLE, "driver": f" {DRIVER}"})
+    assert again.status_code == 200 and again.json["driver"] == DRIVER
+    assert len(detail_entries(app)) == 1
+
+
 @pytest.mark.parametrize("body, status, code, field", [
     ({"vehicle": 29}, 400, "not_a_string", "vehicle"),
     ({"driver": "A" * 121}, 400, "too_long", "driver"),
