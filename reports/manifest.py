@@ -68,7 +68,7 @@ TEXTS = {
         "temperature": "Nhiệt độ yêu cầu",
         "vehicle": "Phương tiện",
         "driver": "Lái xe",
-        "cold_box": "Thùng lạnh",
+        "cold_box": "Hòm lạnh/xe lạnh",
         "columns": ("STT", "Tên vắc xin", "GTIN", "Số lô", "Hạn sử dụng", "Số lọ", "Số liều"),
         "total": lambda lines: f"Tổng cộng: {lines} dòng",
         "signatures": ("Người lập phiếu", "Người vận chuyển", "Người nhận"),

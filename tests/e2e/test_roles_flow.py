@@ -1,9 +1,9 @@
 """One story across the roles, through the real pages in Chromium, in Vietnamese: Hà Nội's province store
 receives Vaxzevria by scanning the packs; its logistics officer plans to send Phúc Xá's health station its
 share by target population, sees on the preview that stock falls short, approves the plan into a picked
-shipment, dispatches it and prints its manifest; Phúc Xá opens the receipt by scanning the barcode read off
-that PDF, accepts the doses and vaccinates two people; the province's viewer sees them on the dashboard and
-in the reconciliation.
+shipment, fills in its vehicle, driver and cold box, dispatches it and prints its manifest; Phúc Xá opens the
+receipt by scanning the barcode read off that PDF, accepts the doses and vaccinates two people; the province's
+viewer sees them on the dashboard and in the reconciliation.
 
 Each step is done by the user of that role, and checked on what that user sees and in the database, so the
 story fails if any step silently did nothing. With ``VAXCHAIN_SCREENSHOTS=1`` each step is saved to
@@ -38,6 +38,7 @@ from tests.warehouse.helpers import build_tree, days_from_today, receive_lot, va
 PHUC_XA = "Trạm Y tế phường Phúc Xá (DT-PX)"
 KNOWN_LOT, NEW_LOT = "ABV5811", "ABW0427"  # illustrative Vaxzevria-style lot numbers
 DELIVERY_NOTE = "PXK-0457/2026"
+VEHICLE, DRIVER, COLD_BOX = "29C-482.17", "Nguyễn Văn Bình", "HL-03"
 # Illustrative CCCD numbers: birth province 001 (Hà Nội), century/gender digit, year of birth, six digits.
 PEOPLE = [
     {"national_id": "001190004512", "full_name": "Phạm Thị Hồng Nhung", "gender": "female",
@@ -162,9 +163,21 @@ def allocate_to_the_site(page):
     expect(page.locator("h1 .badge")).to_have_attribute("data-state", PICKED)
 
 
+def fill_in_the_transport_details(page):
+    """The plan made the shipment without its vehicle, driver and cold box: the officer fills them in."""
+    form = page.locator("#details-form")
+    form.get_by_label("Phương tiện").fill(VEHICLE)
+    form.get_by_label("Lái xe").fill(DRIVER)
+    form.get_by_label("Hòm lạnh hoặc xe lạnh").fill(COLD_BOX)
+    form.get_by_role("button", name="Lưu chi tiết vận chuyển").click()
+    expect(page.locator(".flash-success")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(DRIVER)
+
+
 def dispatch_and_download_the_manifest(page):
     """Dispatches the open shipment; returns its number and its Vietnamese manifest as the link serves it."""
     assert shipment_lines(page) == {KNOWN_LOT: ("3", "30"), NEW_LOT: ("1", "10")}  # FEFO: earliest expiry first
+    fill_in_the_transport_details(page)
     page.locator("#dispatch").click()
     expect(page.locator("h1 .badge")).to_have_attribute("data-state", DISPATCHED)
     number = page.locator("#shipment-number").inner_text()
@@ -181,7 +194,8 @@ def read_the_manifest(pdf, world, number, tmp_path):
     and has a row per lot with its vials and doses; page 1 carries one shipment barcode and a GS1-128 per
     line. Returns the shipment barcode's text."""
     text = pdf_text(pdf, tmp_path, layout=True)
-    for expected in (number, "Kho tỉnh Hà Nội", "Trạm Y tế phường Phúc Xá", "2…8 °C", "Trần Quốc Tuấn"):
+    for expected in (number, "Kho tỉnh Hà Nội", "Trạm Y tế phường Phúc Xá", "2…8 °C", "Trần Quốc Tuấn",
+                     VEHICLE, DRIVER, COLD_BOX):
         assert expected in text, expected
     for lot, vials, doses in ((KNOWN_LOT, 3, 30), (NEW_LOT, 1, 10)):  # a line: GTIN, lot, expiry, vials, doses
         line = rf"Vaxzevria\s+{world.gtin}\s+{lot}\s+{world.expiry[lot]:%d/%m/%Y}\s+{vials}\s+{doses}\n"

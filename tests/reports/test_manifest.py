@@ -204,7 +204,7 @@ def test_vietnamese_header_parties_dates_and_transport_round_trip_exactly(tmp_pa
                      "Địa chỉ: 35 Lê Thánh Tôn, phường Sài Gòn, TP. Hồ Chí Minh",
                      "Ngày xuất dự kiến: 15/03/2026", "Thời gian xuất kho: 15/03/2026 01:05",
                      "Nhiệt độ yêu cầu: 2…8 °C", "Phương tiện: 29C-123.45", "Lái xe: Nguyễn Văn Hùng",
-                     "Thùng lạnh: TL-07", "Người lập phiếu", "Người vận chuyển", "Người nhận",
+                     "Hòm lạnh/xe lạnh: TL-07", "Người lập phiếu", "Người vận chuyển", "Người nhận",
                      "(Ký, ghi rõ họ tên)", "Họ tên: Trần Thị Thu Hà", "Trang 1/1"):
         assert expected in text, expected
     assert len(re.findall(HEADER_VI, pdf_text(manifest_pdf(manifest()), tmp_path, layout=True))) == 1
@@ -249,7 +249,7 @@ def test_a_manifest_printed_before_dispatch_leaves_time_vehicle_driver_and_cold_
     pdf = manifest_pdf(manifest(dispatched_at=None, vehicle="", driver="", cold_box="", issued_by=""))
     text = pdf_text(pdf, tmp_path)
 
-    for label in ("Thời gian xuất kho:", "Phương tiện:", "Lái xe:", "Thùng lạnh:", "Họ tên:"):
+    for label in ("Thời gian xuất kho:", "Phương tiện:", "Lái xe:", "Hòm lạnh/xe lạnh:", "Họ tên:"):
         assert label in text
     assert "01:05" not in text and "29C" not in text and "Trần Thị Thu Hà" not in text
 
