@@ -65,6 +65,7 @@ PAGES = {
     "transport.receive": Row(allowed(STAFF, WM), scoped=True),
     "transport.cancel": Row(allowed(LO, WM), scoped=True), "transport.close": Row(allowed(LO, WM), scoped=True),
     "transport.dispatch": Row(allowed(LO, WM), scoped=True), "transport.repick": Row(allowed(LO, WM), scoped=True),
+    "transport.details": Row(allowed(LO, WM), scoped=True),
     "transport.temperatures": Row(allowed(LO, STAFF, WM), scoped=True),
     "allocation.plans": Row(PLANNERS), "allocation.plan": Row(PLANNERS, scoped=True),
     "allocation.new_plan": Row(allowed(LO)), "allocation.target_populations": Row(PLANNERS),
@@ -83,6 +84,11 @@ PAGES = {
     "backlog.job": Row(allowed(STAFF), scoped=True, statuses=((ADMIN, 404),)),
     "backlog.status": Row(allowed(STAFF), scoped=True, statuses=((ADMIN, 404),)),
     "backlog.errors": Row(allowed(STAFF), scoped=True, own_status=404),  # the own import rejected no row
+    # Webhook deliveries are the admins' log of what went to other systems, of no province. The world sends no
+    # webhook (none configured), so an id there is nobody's: 404 to an admin, 403 to everyone else first.
+    "webhooks.deliveries": Row(allowed()),
+    "webhooks.delivery": Row(allowed(), own_status=404, params=(("delivery_id", "lot_id"),)),
+    "webhooks.retry": Row(allowed(), own_status=404, params=(("delivery_id", "lot_id"),)),
 }
 
 API = {
@@ -103,6 +109,7 @@ API = {
     "api.transport.cancel": Row(allowed(IN, LO, WM), scoped=True),
     "api.transport.close": Row(allowed(IN, LO, WM), scoped=True),
     "api.transport.dispatch": Row(allowed(IN, LO, WM), scoped=True),
+    "api.transport.update_details": Row(allowed(IN, LO, WM), scoped=True),
     "api.transport.repick": Row(allowed(IN, LO, WM), scoped=True),
     "api.transport.receive": Row(allowed(IN, STAFF, WM), scoped=True),
     "api.transport.temperatures": Row(allowed(IN, LO, STAFF, WM), scoped=True),
