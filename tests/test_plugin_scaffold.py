@@ -95,6 +95,7 @@ def test_the_pyproject_declares_the_entry_point_and_ships_the_catalogs(project):
     assert pyproject["project"]["name"] == "vaxchain-cold-room"
     assert pyproject["project"]["requires-python"] == ">=3.11"
     assert pyproject["project"]["dependencies"] == ["vaxchain>=0.1.0"]
+    assert pyproject["project"]["optional-dependencies"]["test"] == ["pytest>=8"]
     assert pyproject["project"]["entry-points"]["vaxchain.plugins"] == {"cold_room": "cold_room"}
     shipped = pyproject["tool"]["setuptools"]["package-data"]["cold_room"]
     assert {"templates/*/*.html", "translations/*/LC_MESSAGES/*.po", "translations/*/LC_MESSAGES/*.mo"} <= set(shipped)
