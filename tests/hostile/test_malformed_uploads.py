@@ -140,7 +140,8 @@ def import_status(app, location):
     """The job's outcome once its background thread is done, read from the database (the status page is
     exercised by the import page's own tests)."""
     job_id = int(location.rstrip("/").rsplit("/", 1)[-1])
-    for _attempt in range(200):
+    deadline = time.monotonic() + MAX_SECONDS_READ_BY_WORKER  # as long as the bound the caller checks
+    while time.monotonic() < deadline:
         with app.app_context():
             job = db.session.get(ImportJob, job_id)
             running = any(thread.name == f"import-{job_id}" for thread in threading.enumerate())
