@@ -11,23 +11,20 @@ day/month/year, 24-hour clock, °C, a BOM). Both are the same trip: 5 °C, then 
 import codecs
 from datetime import UTC, datetime
 from importlib import metadata
-from io import BytesIO
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from core import accounts
 from core.db import db
-from core.tokens import create_token
 from modules.transport import temperature
 from modules.transport.models import Reading
 from modules.transport.temperature import LoggerFileError
 from plugins import hobo_csv
 from plugins.hobo_csv.reader import read_hobo_csv
-from tests.conftest import csrf_token
 from tests.hostile import corpus
 from tests.transport import test_pages
+from tests.transport.test_temperature_hook import upload, upload_on_page
 
 FILES = Path(__file__).resolve().parent / "hobo_csv"
 DEFAULTS = (FILES / "shipment_fahrenheit.csv").read_bytes()
@@ -51,21 +48,6 @@ def app(make_app):
 def shipment_id(app, client):
     """A picked shipment of Vero Cell (2–8 °C), and ``client`` logged in as its logistics officer "lo"."""
     return test_pages.created(app, client, test_pages.make_world(app))
-
-
-def upload_on_page(client, shipment_id, data, filename="20841234.csv"):
-    return client.post(f"/shipments/{shipment_id}/temperatures", content_type="multipart/form-data", data={
-        "csrf_token": csrf_token(client, f"/shipments/{shipment_id}"), "file": (BytesIO(data), filename)})
-
-
-def upload(app, shipment_id, data, filename="20841234.csv"):
-    """Through the API, with the bearer token of the same logistics officer, in English."""
-    with app.app_context():
-        _token, secret = create_token(accounts.find_user("lo"))
-        db.session.commit()
-    return app.test_client().post(f"/api/v1/shipments/{shipment_id}/temperatures",
-                                  headers={"Authorization": f"Bearer {secret}", "Accept-Language": "en"},
-                                  data={"file": (BytesIO(data), filename)}, content_type="multipart/form-data")
 
 
 def stored(app):
