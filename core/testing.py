@@ -14,13 +14,13 @@ import shutil
 import sqlite3
 import threading
 import uuid
-from contextlib import closing
+from contextlib import closing, contextmanager
 
 import pytest
 from argon2 import PasswordHasher, profiles
 from flask.testing import FlaskCliRunner
 from jinja2 import BytecodeCache
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from werkzeug.routing import Rule
 from werkzeug.serving import make_server
@@ -265,6 +265,24 @@ def csrf_token(client, url="/login"):
     match = CSRF_FIELD.search(page.get_data(as_text=True))
     assert match, f"no CSRF token on {url}"
     return match.group(1)
+
+
+@contextmanager
+def recorded_statements(app):
+    """The SQL statements the app's database engine sends inside the block, in order: a list filled as they
+    go, for tests that pin what a hot request costs (a query in a loop or a lazy load shows as more)."""
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def log_in(client, username, password=PASSWORD):

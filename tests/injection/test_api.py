@@ -3,10 +3,11 @@ import math
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from core import audit, audit_chain, roles
 from core.db import db
+from core.testing import recorded_statements
 from modules.injection.models import Injection, Person
 from modules.warehouse import ledger
 from modules.warehouse.models import Location
@@ -141,18 +142,8 @@ def test_a_registration_takes_few_queries(app, world):
     they cannot silently grow (a query in a loop, a lazy load)."""
     app.extensions[audit.NEXT_SEAL] = math.inf  # no seal in the counted request
     assert register(app, world, injected_at="2026-01-05T09:00:00+07:00").status_code == 201
-    with app.app_context():
-        engine = db.engine
-    statements = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(app) as statements:
         response = register(app, world, injected_at="2026-02-02T09:00:00+07:00")
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 201
     assert len(statements) <= MAX_STATEMENTS, (len(statements), statements)
 
@@ -163,17 +154,8 @@ def test_a_new_persons_first_dose_takes_few_queries(app, world):
     with app.app_context():
         receive_lot(db.session.get(Location, world.site_id), vaccine_with_gtin("VEROCELL"), "VC1", doses=5)
         db.session.commit()
-        engine = db.engine
-    statements = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(app) as statements:
         response = register(app, world, vaccine="VEROCELL", lot="VC1")
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 201, response.json
     assert len(statements) <= MAX_STATEMENTS_NEW_PERSON, (len(statements), statements)
 

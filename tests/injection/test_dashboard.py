@@ -5,12 +5,13 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from core import roles
 from core.access import EVERYWHERE, location_scope
 from core.db import db
 from core.models import User
+from core.testing import recorded_statements
 from modules.injection import dashboard, people, services
 from modules.lots.models import Lot
 from modules.warehouse import locations
@@ -281,18 +282,8 @@ def test_the_dashboard_is_for_viewers_and_the_stores(client, login_as, role, exp
 
 def test_the_page_takes_the_same_few_queries_however_many_injections(app, client, world):
     def statements_for_page():
-        with app.app_context():
-            engine = db.engine
-        statements = []
-
-        def count(_conn, _cursor, statement, *_args):
-            statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with recorded_statements(app) as statements:
             assert page(client).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
         return len(statements)
 
     log_in(client, "quocgia")

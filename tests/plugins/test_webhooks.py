@@ -23,13 +23,14 @@ from types import SimpleNamespace
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from core import audit, roles, schema
 from core.clock import local_today
 from core.config import ConfigError
 from core.db import db, utcnow
 from core.models import AuditEntry
+from core.testing import recorded_statements
 from modules.injection import services as injections
 from modules.injection.models import Person
 from modules.lots.models import Lot
@@ -363,18 +364,8 @@ def registration_statements(app, world, person):
     app.extensions[audit.NEXT_SEAL] = math.inf  # no audit seal in the counted request
     warm_up = {**person, "full_name": person["full_name"] + " Khởi", "phone": "0977000" + person["phone"][-3:]}
     register(app, world, warm_up)
-    with app.app_context():
-        engine = db.engine
-    statements = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(app) as statements:
         register(app, world, person)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     return statements
 
 
